@@ -1,0 +1,91 @@
+"""The JSON API under /api/v1 (API.md §2): routers of each app, one error format."""
+
+from django.http import Http404, HttpRequest, HttpResponse
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, AuthorizationError, HttpError, ValidationError
+
+from harmonie.accounts.api import ApiKeyAuth, SessionAuth
+from harmonie.accounts.api import router as auth_router
+from harmonie.errors import DomainError
+from harmonie.harmonisation.api import router as harmonisation_router
+from harmonie.marking.api import router as marking_router
+from harmonie.referential.api import router as referential_router
+from harmonie.statistics.api import router as statistics_router
+from harmonie.validation.api import router as validation_router
+
+api = NinjaAPI(
+    title="Harmonie API",
+    version="1",
+    description="Harmonisation des notes des épreuves corrigées à l'écran (contrat : API.md).",
+    urls_namespace="api",
+    docs_url="/docs",
+    auth=[ApiKeyAuth(), SessionAuth()],
+)
+
+
+def error_response(
+    request: HttpRequest, *, status: int, code: str, message: str, details: object = None
+) -> HttpResponse:
+    return api.create_response(
+        request,
+        {"error": {"code": code, "message": message, "details": details}},
+        status=status,
+    )
+
+
+def _validation_message(errors: list[dict]) -> str:
+    if not errors:
+        return "Requête invalide."
+    first = errors[0]
+    where = ".".join(str(part) for part in first.get("loc", []) if part not in ("body", "query"))
+    return f"Requête invalide : champ « {where} » incorrect ({first.get('msg', '')})."
+
+
+@api.exception_handler(DomainError)
+def on_domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
+    return error_response(
+        request, status=exc.status, code=exc.code, message=exc.message, details=exc.details
+    )
+
+
+@api.exception_handler(ValidationError)
+def on_validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    return error_response(
+        request,
+        status=400,
+        code="invalid",
+        message=_validation_message(exc.errors),
+        details=exc.errors,
+    )
+
+
+@api.exception_handler(AuthenticationError)
+def on_authentication_error(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    return error_response(
+        request, status=401, code="unauthenticated", message="Authentification requise."
+    )
+
+
+@api.exception_handler(AuthorizationError)
+def on_authorization_error(request: HttpRequest, exc: AuthorizationError) -> HttpResponse:
+    return error_response(
+        request, status=403, code="forbidden", message="Votre rôle ne permet pas cette action."
+    )
+
+
+@api.exception_handler(Http404)
+def on_not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
+    return error_response(request, status=404, code="not_found", message="Ressource introuvable.")
+
+
+@api.exception_handler(HttpError)
+def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    return error_response(request, status=exc.status_code, code="error", message=str(exc))
+
+
+api.add_router("/auth", auth_router)
+api.add_router("/", referential_router)
+api.add_router("/", marking_router)
+api.add_router("/", statistics_router)
+api.add_router("/", harmonisation_router)
+api.add_router("/", validation_router)

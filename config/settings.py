@@ -1,0 +1,171 @@
+"""Harmonie settings: one module, values from the environment.
+
+Safe defaults give the embedded mode (SQLite under var/, DEBUG off unless asked).
+Production sets HARMONIE_SECRET_KEY, DATABASE_URL, HARMONIE_ALLOWED_HOSTS and
+HARMONIE_PRODUCTION=1 (secure cookies, HSTS).
+"""
+
+import os
+from pathlib import Path
+
+import dj_database_url
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(os.environ.get("HARMONIE_VAR_DIR", BASE_DIR / "var"))
+
+
+def env_bool(name: str, default: bool = False) -> bool:
+    return os.environ.get(name, "1" if default else "0").lower() in {"1", "true", "yes", "on"}
+
+
+PRODUCTION = env_bool("HARMONIE_PRODUCTION")
+DEBUG = env_bool("HARMONIE_DEBUG")
+SECRET_KEY = os.environ.get("HARMONIE_SECRET_KEY", "")
+if not SECRET_KEY:
+    if PRODUCTION:
+        raise RuntimeError("HARMONIE_SECRET_KEY doit être défini en production.")
+    SECRET_KEY = "insecure-embedded-mode-only-" + "x" * 40
+
+ALLOWED_HOSTS = os.environ.get("HARMONIE_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",")
+CSRF_TRUSTED_ORIGINS = [
+    origin for origin in os.environ.get("HARMONIE_CSRF_TRUSTED_ORIGINS", "").split(",") if origin
+]
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "dsfr",
+    "django_tasks",
+    "django_tasks_db",
+    "harmonie.accounts",
+    "harmonie.referential",
+    "harmonie.marking",
+    "harmonie.audit",
+    "harmonie.dashboard",
+    "harmonie.harmonisation",
+    "harmonie.statistics",
+    "harmonie.validation",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "harmonie" / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.i18n",
+                "dsfr.context_processors.site_config",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": dj_database_url.parse(
+        os.environ.get("DATABASE_URL", f"sqlite:///{VAR_DIR / 'harmonie.sqlite3'}"),
+        conn_max_age=int(os.environ.get("HARMONIE_DB_CONN_MAX_AGE", "60")),
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # WAL lets the web server and the task worker share the embedded database.
+    DATABASES["default"]["OPTIONS"] = {
+        "timeout": 30,
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+AUTH_USER_MODEL = "accounts.User"
+LOGIN_URL = "accounts:login"
+LOGIN_REDIRECT_URL = "dashboard:home"
+LOGOUT_REDIRECT_URL = "accounts:login"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+
+LANGUAGE_CODE = "fr"
+LANGUAGES = [("fr", "Français")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+TIME_ZONE = "Europe/Paris"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "harmonie" / "static"]
+STATIC_ROOT = Path(os.environ.get("HARMONIE_STATIC_ROOT", BASE_DIR / "static_collected"))
+MEDIA_ROOT = Path(os.environ.get("HARMONIE_MEDIA_ROOT", VAR_DIR / "media"))
+MEDIA_URL = "media/"
+# Scans imported with a session are copied under this folder; page images rendered
+# from them are cached beside.
+SCANS_ROOT = Path(os.environ.get("HARMONIE_SCANS_ROOT", VAR_DIR / "scans"))
+
+TASKS = {
+    "default": {
+        "BACKEND": os.environ.get("HARMONIE_TASKS_BACKEND", "django_tasks_db.DatabaseBackend"),
+        "QUEUES": ["default", "delivery", "zips"],
+    }
+}
+
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache"
+        if not os.environ.get("REDIS_URL")
+        else "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": os.environ.get("REDIS_URL", "harmonie"),
+    }
+}
+
+# Login throttling (R-ACC-1): attempts per username and per address within the window.
+LOGIN_THROTTLE_ATTEMPTS = int(os.environ.get("HARMONIE_LOGIN_THROTTLE_ATTEMPTS", "5"))
+LOGIN_THROTTLE_WINDOW_SECONDS = int(os.environ.get("HARMONIE_LOGIN_THROTTLE_WINDOW", "300"))
+API_TOKEN_TTL_SECONDS = int(os.environ.get("HARMONIE_API_TOKEN_TTL", str(12 * 3600)))
+
+# Remote systems (API.md §3): the stand-ins by default, the real systems in production.
+RESULTS_SYSTEM_URL = os.environ.get("HARMONIE_RESULTS_URL", "http://127.0.0.1:8101")
+PAYROLL_SYSTEM_URL = os.environ.get("HARMONIE_PAYROLL_URL", "http://127.0.0.1:8102")
+
+SESSION_COOKIE_HTTPONLY = True
+CSRF_COOKIE_HTTPONLY = False
+X_FRAME_OPTIONS = "SAMEORIGIN"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+if PRODUCTION:
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_SSL_REDIRECT = env_bool("HARMONIE_SSL_REDIRECT", True)
+    SECURE_HSTS_SECONDS = int(os.environ.get("HARMONIE_HSTS_SECONDS", "31536000"))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("HARMONIE_LOG_LEVEL", "INFO")},
+}

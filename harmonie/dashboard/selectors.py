@@ -1,0 +1,79 @@
+"""What the dashboard shows: the user's exams, their counts and the entries to each screen."""
+
+from dataclasses import dataclass
+from importlib import import_module
+from typing import Any
+
+from django.urls import NoReverseMatch, reverse
+
+from harmonie.accounts.models import User
+from harmonie.accounts.permissions import exam_abilities
+from harmonie.referential.selectors import ExamSummary, exam_summaries
+
+# (ability, URL name, French label, icon): the screens reachable from the dashboard
+# (R-ACC-2). A screen whose URL is not there yet is shown as coming soon.
+ENTRIES = [
+    ("view_statistics", "statistics:exam", "Statistiques", "fr-icon-bar-chart-box-line"),
+    ("unit_harmonise", "marking:script_list", "Harmonisation unitaire", "fr-icon-edit-line"),
+    ("mass_harmonise", "harmonisation:editor", "Harmonisation en masse", "fr-icon-equalizer-line"),
+    ("view_history", "harmonisation:history", "Historique", "fr-icon-history-line"),
+    ("validate", "validation:preview", "Validation", "fr-icon-checkbox-circle-line"),
+    ("lock_batches", "validation:batches", "Lots (verrouillage)", "fr-icon-lock-line"),
+    ("grade", "marking:grader_batches", "Mes lots à corriger", "fr-icon-edit-box-line"),
+    ("download_scripts", "validation:school_scripts", "Copies de l'établissement", "fr-icon-download-line"),
+]
+
+
+@dataclass(frozen=True)
+class Entry:
+    label: str
+    icon: str
+    url: str | None
+
+
+@dataclass(frozen=True)
+class DashboardExam:
+    summary: ExamSummary
+    entries: list[Entry]
+    extra: dict[str, Any]
+
+
+def _url(name: str, exam_code: str) -> str | None:
+    for args in ([exam_code], []):
+        try:
+            return reverse(name, args=args)
+        except NoReverseMatch:
+            continue
+    return None
+
+
+def _extra_counts(*, user: User, summary: ExamSummary) -> dict[str, Any]:
+    """Counts owned by other apps (harmonisations, last validation), when they exist."""
+    extra: dict[str, Any] = {}
+    for module_name, function_name, key in (
+        ("harmonie.harmonisation.selectors", "harmonisation_count", "harmonisations"),
+        ("harmonie.validation.selectors", "validation_last", "last_validation"),
+    ):
+        try:
+            function = getattr(import_module(module_name), function_name)
+        except (ImportError, AttributeError):
+            continue
+        extra[key] = function(exam=summary.exam, academy_id=user.academy_id)
+    return extra
+
+
+def dashboard_exams(*, user: User) -> list[DashboardExam]:
+    abilities = exam_abilities(user=user).as_dict()
+    rows = []
+    for summary in exam_summaries(user=user):
+        entries = [
+            Entry(label=label, icon=icon, url=_url(name, summary.exam.code))
+            for ability, name, label, icon in ENTRIES
+            if abilities[ability]
+        ]
+        rows.append(
+            DashboardExam(
+                summary=summary, entries=entries, extra=_extra_counts(user=user, summary=summary)
+            )
+        )
+    return rows

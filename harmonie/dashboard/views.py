@@ -1,0 +1,14 @@
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from harmonie.dashboard.selectors import dashboard_exams
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "dashboard/home.html",
+        {"page_title": "Tableau de bord", "exams": dashboard_exams(user=request.user)},
+    )

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class MarkingConfig(AppConfig):
+    name = "harmonie.marking"
+    label = "marking"

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class ReferentialConfig(AppConfig):
+    name = "harmonie.referential"
+    label = "referential"
