@@ -80,6 +80,13 @@ def on_not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
 
 @api.exception_handler(HttpError)
 def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    if exc.status_code == 400:
+        return error_response(
+            request,
+            status=400,
+            code="invalid",
+            message="Corps de requête illisible : un objet JSON est attendu.",
+        )
     return error_response(request, status=exc.status_code, code="error", message=str(exc))
 
 

@@ -54,6 +54,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # The app serves its own front-end files: academies run on closed networks.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -119,6 +121,17 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "harmonie" / "static"]
 STATIC_ROOT = Path(os.environ.get("HARMONIE_STATIC_ROOT", BASE_DIR / "static_collected"))
+# Embedded mode serves static files straight from the apps; production runs
+# collectstatic and serves STATIC_ROOT with compressed, cache-busted names.
+WHITENOISE_USE_FINDERS = not PRODUCTION
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if PRODUCTION
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
 MEDIA_ROOT = Path(os.environ.get("HARMONIE_MEDIA_ROOT", VAR_DIR / "media"))
 MEDIA_URL = "media/"
 # Scans imported with a session are copied under this folder; page images rendered

@@ -1,0 +1,81 @@
+# Harmonie: `make demo` serves the app with a demo session; `make test` runs the whole suite.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+DEMO_DIR := var/demo
+DEMO_CANDIDATES ?= 3000
+DEMO_SEED ?= 2026
+PG_URL ?= postgres://postgres@127.0.0.1:5432/test
+
+.PHONY: install install-dev assets demo demo-data serve test test-postgres test-browser lint format bench clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+
+$(VENV)/.installed: $(PY) requirements.txt
+	$(PIP) install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
+	$(PIP) install --quiet -r requirements-dev.txt
+	touch $@
+
+install: $(VENV)/.installed assets
+
+install-dev: $(VENV)/.installed-dev assets
+
+# Front-end packages pinned in package-lock.json, copied where the app serves them.
+harmonie/static/vendor/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	mkdir -p harmonie/static/vendor
+	cp node_modules/htmx.org/dist/htmx.min.js node_modules/chart.js/dist/chart.umd.min.js harmonie/static/vendor/
+	touch $@
+
+assets: harmonie/static/vendor/.installed
+
+demo-data: install
+	mkdir -p $(DEMO_DIR)
+	$(PY) manage.py migrate --no-input -v 0
+	test -f $(DEMO_DIR)/session.json || $(PY) manage.py generate_session --candidates $(DEMO_CANDIDATES) --seed $(DEMO_SEED) -o $(DEMO_DIR)/session.json
+	$(PY) manage.py import_session $(DEMO_DIR)/session.json
+
+demo: demo-data
+	$(PY) manage.py demo_accounts
+	@$(MAKE) --no-print-directory serve
+
+# The web server, the task worker and the two stand-in remote systems, stopped together.
+serve:
+	@echo "Harmonie : http://127.0.0.1:8000 (Ctrl+C pour arrêter)"
+	@bash -c 'trap "kill 0" EXIT; \
+	  $(PY) -m standins.results --port 8101 --db var/standin-results.sqlite3 & \
+	  $(PY) -m standins.payroll --port 8102 --db var/standin-payroll.sqlite3 & \
+	  $(PY) manage.py db_worker --queue-name "*" & \
+	  $(PY) manage.py runserver 127.0.0.1:8000 --noreload'
+
+lint: install-dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: install-dev
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+# The whole suite on the embedded database (browser tests skip without Chromium).
+test: install-dev
+	$(PY) manage.py makemigrations --check --dry-run -v 0
+	$(VENV)/bin/ruff check .
+	$(PY) -m pytest
+
+test-postgres: install-dev
+	DATABASE_URL=$(PG_URL) $(PY) -m pytest --create-db -m "not browser"
+
+test-browser: install-dev
+	$(PY) -m pytest -m browser
+
+bench: install-dev
+	$(PY) bench/run.py $(SIZES)
+
+clean:
+	rm -rf var/demo var/*.sqlite3* var/scans var/media
