@@ -40,6 +40,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "dsfr",
+    # Serves the OpenAPI page's own Swagger files (no CDN).
+    "ninja",
     "django_tasks",
     "django_tasks_db",
     "harmonie.accounts",
@@ -120,7 +122,12 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "harmonie" / "static"]
-STATIC_ROOT = Path(os.environ.get("HARMONIE_STATIC_ROOT", BASE_DIR / "static_collected"))
+# Only production collects static files; the embedded mode serves them from the apps.
+STATIC_ROOT = (
+    Path(os.environ.get("HARMONIE_STATIC_ROOT", BASE_DIR / "static_collected"))
+    if PRODUCTION or os.environ.get("HARMONIE_STATIC_ROOT")
+    else None
+)
 # Embedded mode serves static files straight from the apps; production runs
 # collectstatic and serves STATIC_ROOT with compressed, cache-busted names.
 WHITENOISE_USE_FINDERS = not PRODUCTION

@@ -16,7 +16,7 @@ ENTRIES = [
     ("view_statistics", "statistics:exam", "Statistiques", "fr-icon-bar-chart-box-line"),
     ("unit_harmonise", "marking:script_list", "Harmonisation unitaire", "fr-icon-edit-line"),
     ("mass_harmonise", "harmonisation:editor", "Harmonisation en masse", "fr-icon-equalizer-line"),
-    ("view_history", "harmonisation:history", "Historique", "fr-icon-history-line"),
+    ("view_history", "harmonisation:history", "Historique", "fr-icon-time-line"),
     ("validate", "validation:preview", "Validation", "fr-icon-checkbox-circle-line"),
     ("lock_batches", "validation:batches", "Lots (verrouillage)", "fr-icon-lock-line"),
     ("grade", "marking:grader_batches", "Mes lots à corriger", "fr-icon-edit-box-line"),

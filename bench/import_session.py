@@ -1,0 +1,95 @@
+"""Import timing: generate sessions of N candidates, import them into SQLite and PostgreSQL.
+
+    .venv/bin/python bench/import_session.py 60000 600000 [--repeat 1] [--no-sqlite]
+
+Each import runs `manage.py import_session` in a fresh, migrated database; the second
+import of the same file (idempotent: nothing changes) is timed too. Results go to
+bench/results/<date>-<host>-import.md.
+"""
+
+import argparse
+import os
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from machine import results_write  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+WORK = ROOT / "bench" / "work"
+PY = sys.executable
+PG_SERVER = os.environ.get("BENCH_PG_SERVER", "postgres://postgres@127.0.0.1:5432")
+
+
+def run(args: list[str], env: dict[str, str]) -> float:
+    started = time.perf_counter()
+    subprocess.run(args, cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - started
+
+
+def session_file(candidates: int) -> Path:
+    path = WORK / f"session-{candidates}.json"
+    if not path.exists():
+        WORK.mkdir(parents=True, exist_ok=True)
+        run(
+            [PY, "manage.py", "generate_session", "--candidates", str(candidates), "--seed", "1",
+             "-o", str(path), "--scans", "pool"],
+            dict(os.environ),
+        )
+    return path
+
+
+def fresh_database(kind: str, candidates: int) -> str:
+    if kind == "sqlite":
+        db = WORK / f"import-{candidates}.sqlite3"
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{db}{suffix}").unlink(missing_ok=True)
+        return f"sqlite:///{db}"
+    name = f"harmonie_bench_import_{candidates}"
+    subprocess.run(["psql", f"{PG_SERVER}/postgres", "-qc", f"DROP DATABASE IF EXISTS {name}"], check=True)
+    subprocess.run(["psql", f"{PG_SERVER}/postgres", "-qc", f"CREATE DATABASE {name}"], check=True)
+    return f"{PG_SERVER}/{name}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("sizes", nargs="*", type=int, default=[60000, 600000])
+    parser.add_argument("--no-sqlite", action="store_true")
+    parser.add_argument("--no-postgres", action="store_true")
+    options = parser.parse_args()
+    kinds = [k for k, off in (("sqlite", options.no_sqlite), ("postgres", options.no_postgres)) if not off]
+    rows = []
+    for candidates in options.sizes:
+        path = session_file(candidates)
+        size_mb = path.stat().st_size / 1e6
+        for kind in kinds:
+            url = fresh_database(kind, candidates)
+            env = {**os.environ, "DATABASE_URL": url, "HARMONIE_VAR_DIR": str(WORK / "var")}
+            run([PY, "manage.py", "migrate", "--no-input", "-v", "0"], env)
+            first = run([PY, "manage.py", "import_session", str(path)], env)
+            peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+            second = run([PY, "manage.py", "import_session", str(path)], env)
+            rows.append(
+                f"| {candidates:,} | {size_mb:,.0f} MB | {kind} | {first:,.1f} s | {second:,.1f} s | {peak_mb:,.0f} MB |"
+            )
+            print(rows[-1], flush=True)
+    body = "\n".join(
+        [
+            "## Import of a generated session (`manage.py import_session`)",
+            "",
+            "First import into an empty migrated database; second import of the same file",
+            "(nothing changes). Peak RSS: the largest child process so far in the run.",
+            "",
+            "| candidates | file | database | first import | re-import | peak RSS |",
+            "|---:|---:|---|---:|---:|---:|",
+            *rows,
+        ]
+    )
+    print(results_write("import", body, pg_url=f"{PG_SERVER}/postgres"))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,62 @@
+"""Describe the machine a benchmark ran on, and write results under bench/results/."""
+
+import datetime as dt
+import os
+import platform
+import socket
+import subprocess
+from pathlib import Path
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "inconnu"
+
+
+def _memory() -> str:
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal"):
+                return f"{int(line.split()[1]) // 1024 // 1024} GiB"
+    except OSError:
+        pass
+    return "inconnue"
+
+
+def _postgres_version(url: str | None) -> str:
+    if not url:
+        return "—"
+    try:
+        out = subprocess.run(
+            ["psql", url, "-Atc", "show server_version"], capture_output=True, text=True, timeout=10
+        )
+        return out.stdout.strip() or "—"
+    except (OSError, subprocess.SubprocessError):
+        return "—"
+
+
+def machine_describe(pg_url: str | None = None) -> str:
+    return "\n".join(
+        [
+            f"- date: {dt.datetime.now().isoformat(timespec='seconds')}",
+            f"- host: {socket.gethostname()}",
+            f"- CPU: {_cpu_model()}, {os.cpu_count()} cores",
+            f"- memory: {_memory()}",
+            f"- Python {platform.python_version()}, {platform.system()} {platform.release()}",
+            f"- PostgreSQL: {_postgres_version(pg_url)}",
+        ]
+    )
+
+
+def results_write(name: str, body: str, pg_url: str | None = None) -> Path:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path = RESULTS / f"{dt.date.today().isoformat()}-{socket.gethostname()}-{name}.md"
+    path.write_text(f"# {name}\n\n## Machine\n{machine_describe(pg_url)}\n\n{body}\n", encoding="utf-8")
+    return path
