@@ -17,7 +17,8 @@ from typing import Any, Literal, TextIO
 
 FORMAT = "harmonie-session/1"
 SESSION = {"code": "BAC2026", "label": "Baccalauréat 2026"}
-DEMO_PASSWORD = "harmonie2026"
+# Demo and test data only: the importer hashes it, real deployments use the academy SSO.
+DEMO_PASSWORD = "harmonie2026"  # noqa: S105
 MARKED_EXAM = "FRA-ECRIT"
 IMPORTED_EXAM = "PHILO-HO"
 SUBJECTS = ("SUJET-A", "SUJET-B")
@@ -88,7 +89,12 @@ SCHOOL_PROFILES: tuple[tuple[float, tuple[tuple[str, float], ...]], ...] = (
     (0.06, (("GEN", 0.6), ("TMD", 0.15), ("S2TMD", 0.25))),
 )
 
-SCHOOL_KINDS = ("Lycée", "Lycée polyvalent", "Lycée général et technologique", "Lycée technologique")
+SCHOOL_KINDS = (
+    "Lycée",
+    "Lycée polyvalent",
+    "Lycée général et technologique",
+    "Lycée technologique",
+)
 SCHOOL_NAMES = (
     "Jean Moulin", "Victor Hugo", "Marie Curie", "Louis Pasteur", "Jules Ferry", "Georges de La Tour",
     "Fabert", "Henri Poincaré", "Jean Zay", "Simone Veil", "Charlemagne", "Jeanne d'Arc", "Paul Verlaine",
@@ -96,7 +102,7 @@ SCHOOL_NAMES = (
     "Colbert", "Montesquieu", "Voltaire", "Gustave Eiffel", "Camille Claudel", "Albert Camus",
     "Jean Jaurès", "Émile Zola", "Pierre Mendès France", "Antoine de Saint-Exupéry", "Lavoisier",
     "Jules Verne", "George Sand", "Blaise Pascal", "René Cassin", "Marguerite Yourcenar", "Léonard de Vinci",
-    "Jean Rostand", "Frédéric Chopin", "Alfred Mézières", "Cormontaigne", "Érckmann-Chatrian",
+    "Jean Rostand", "Frédéric Chopin", "Alfred Mézières", "Cormontaigne", "Erckmann-Chatrian",
     "Stanislas", "Arthur Varoquaux", "Marie Marvingt", "Henri Loritz", "Charles de Gaulle",
     "Lucie Aubrac", "Olympe de Gouges", "Paul Éluard", "André Malraux", "Romain Rolland",
     "Jean-Baptiste Vatelot", "Hélène Boucher", "Édouard Branly", "Louise Michel", "Niki de Saint Phalle",
@@ -124,7 +130,7 @@ FRA_SCHEME: tuple[tuple[str, str, int, tuple[tuple[str, str, int], ...]], ...] =
     ("P1", "Commentaire", 10, (("Q1", "Compréhension", 4), ("Q2", "Analyse", 6))),
     ("P2", "Dissertation", 10, (("P2A", "Argumentation", 6), ("P2B", "Expression", 4))),
 )
-ATTENDANCE = ("present", "absent", None, None)
+_ATTENDANCE_VALUES = ("present", "absent", None, None)
 # Attendance codes kept per candidate: the script follows from the code.
 _PRESENT, _ABSENT, _UNRECORDED_WITH_SCRIPT, _UNRECORDED, _NOT_REGISTERED = 0, 1, 2, 3, 4
 _WITH_SCRIPT = (_PRESENT, _UNRECORDED_WITH_SCRIPT)
@@ -194,7 +200,7 @@ class _Plan:
     imported_attendance: bytearray
 
 
-def scan_path(name: str) -> str:
+def scan_path(*, name: str) -> str:
     """Path of a scan file relative to the session file."""
     return f"{SCANS_FOLDER}/{name}.pdf"
 
@@ -208,7 +214,7 @@ def session_write(
     scan_pool: int = SCAN_POOL_SIZE,
 ) -> SessionSummary:
     """Stream a synthetic session as compact JSON, one record per line."""
-    plan, summary, sections = _session_sections(
+    summary, sections = _session_sections(
         candidates=candidates, seed=seed, scans=scans, scan_pool=scan_pool
     )
     encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
@@ -237,7 +243,7 @@ def session_generate(
     *, candidates: int, seed: int, scans: ScanMode = "none", scan_pool: int = SCAN_POOL_SIZE
 ) -> dict[str, Any]:
     """The same session as `session_write`, held in memory (for small sessions and tests)."""
-    _, _, sections = _session_sections(
+    _, sections = _session_sections(
         candidates=candidates, seed=seed, scans=scans, scan_pool=scan_pool
     )
     return {key: list(value) if isinstance(value, Iterator) else value for key, value in sections}
@@ -250,7 +256,7 @@ def academy_count(*, candidates: int) -> int:
 
 def _session_sections(
     *, candidates: int, seed: int, scans: ScanMode, scan_pool: int
-) -> tuple[_Plan, SessionSummary, list[tuple[str, Any]]]:
+) -> tuple[SessionSummary, list[tuple[str, Any]]]:
     if candidates < 1:
         raise ValueError("Il faut au moins un candidat.")
     if scan_pool < 1:
@@ -281,7 +287,10 @@ def _session_sections(
         ("departments", iter(_department_records(plan))),
         ("schools", iter(_school_records(plan))),
         ("qualifications", iter([{"code": q[0], "label": q[1]} for q in QUALIFICATIONS])),
-        ("juries", iter([{"code": code, "academy": plan.academies[a][0]} for code, a in plan.juries])),
+        (
+            "juries",
+            iter([{"code": code, "academy": plan.academies[a][0]} for code, a in plan.juries]),
+        ),
         ("users", iter(_user_records(plan))),
         ("exams", iter(_exam_records())),
         ("candidates", _candidate_records(plan)),
@@ -289,7 +298,7 @@ def _session_sections(
         ("batches", _batch_records(plan)),
         ("scripts", _script_records(plan, rng, scans=scans, scan_pool=scan_pool)),
     ]
-    return plan, summary, sections
+    return summary, sections
 
 
 def _split(total: int, weights: Sequence[float]) -> list[int]:
@@ -322,9 +331,7 @@ def _plan_draw(rng: Random, *, candidates: int) -> _Plan:
     departments = [(a, code) for a, (_, _, depts) in enumerate(academies) for code, _ in depts]
     school_count = max(candidates // CANDIDATES_PER_SCHOOL, 2 * len(departments))
     # Each academy weighs about the same; its departments share that weight unevenly.
-    department_weights = [
-        rng.uniform(0.6, 1.4) / len(academies[a][2]) for a, _ in departments
-    ]
+    department_weights = [rng.uniform(0.6, 1.4) / len(academies[a][2]) for a, _ in departments]
     schools_per_department = [
         2 + extra for extra in _split(school_count - 2 * len(departments), department_weights)
     ]
@@ -359,22 +366,13 @@ def _plan_draw(rng: Random, *, candidates: int) -> _Plan:
     candidate_ranges: list[tuple[int, int]] = []
     start = 0
     for academy in range(len(academies)):
-        end = start + sum(size for s, size in zip(schools, school_sizes, strict=True) if s.academy == academy)
+        end = start + sum(
+            size for s, size in zip(schools, school_sizes, strict=True) if s.academy == academy
+        )
         candidate_ranges.append((start, end))
         start = end
 
-    school_effects = [rng.gauss(0.0, 0.8) for _ in schools]
-    ability = array("f")
-    marked_attendance = bytearray()
-    imported_attendance = bytearray()
-    for school, effect in zip(schools, school_effects, strict=True):
-        for _, qualification, imported, size in school.class_groups:
-            mean = _MEAN_MARK + effect + QUALIFICATIONS[qualification][3]
-            for _ in range(size):
-                ability.append(rng.gauss(mean, _ABILITY_SD))
-                marked_attendance.append(_attendance_draw(rng))
-                imported_attendance.append(_attendance_draw(rng) if imported else _NOT_REGISTERED)
-
+    ability, marked_attendance, imported_attendance = _candidates_draw(rng, schools=schools)
     fraud_count = max(1 if candidates >= 300 else 0, round(candidates / 1000))
     frauds = set(rng.sample(range(candidates), fraud_count))
     number_factor = rng.randrange(10**9, 10**10) | 1
@@ -383,7 +381,12 @@ def _plan_draw(rng: Random, *, candidates: int) -> _Plan:
     number_offset = rng.randrange(10**10)
 
     staff = _staff_draw(rng, academies=academies, schools=schools)
-    graders, batches = _grading_draw(rng, academies=academies, candidate_ranges=candidate_ranges, marked_attendance=marked_attendance)
+    graders, batches = _grading_draw(
+        rng,
+        academies=academies,
+        candidate_ranges=candidate_ranges,
+        marked_attendance=marked_attendance,
+    )
     return _Plan(
         academies=academies,
         schools=schools,
@@ -399,6 +402,26 @@ def _plan_draw(rng: Random, *, candidates: int) -> _Plan:
         marked_attendance=marked_attendance,
         imported_attendance=imported_attendance,
     )
+
+
+def _candidates_draw(rng: Random, *, schools: list[_School]) -> tuple[array, bytearray, bytearray]:
+    """Per candidate, in file order: ability (mark on 20 before grading), attendances.
+
+    Compact arrays rather than records: later sections (batches, scripts) need these
+    facts for every candidate, and 600,000 dictionaries would not fit the memory budget.
+    """
+    school_effects = [rng.gauss(0.0, 0.8) for _ in schools]
+    ability = array("f")
+    marked_attendance = bytearray()
+    imported_attendance = bytearray()
+    for school, effect in zip(schools, school_effects, strict=True):
+        for _, qualification, imported, size in school.class_groups:
+            mean = _MEAN_MARK + effect + QUALIFICATIONS[qualification][3]
+            for _ in range(size):
+                ability.append(rng.gauss(mean, _ABILITY_SD))
+                marked_attendance.append(_attendance_draw(rng))
+                imported_attendance.append(_attendance_draw(rng) if imported else _NOT_REGISTERED)
+    return ability, marked_attendance, imported_attendance
 
 
 def _class_groups_draw(rng: Random, *, size: int) -> list[tuple[str, int, bool, int]]:
@@ -429,7 +452,10 @@ def _attendance_draw(rng: Random) -> int:
 
 
 def _staff_draw(
-    rng: Random, *, academies: list[tuple[str, str, tuple[tuple[str, str], ...]]], schools: list[_School]
+    rng: Random,
+    *,
+    academies: list[tuple[str, str, tuple[tuple[str, str], ...]]],
+    schools: list[_School],
 ) -> list[list[dict[str, Any]]]:
     """Per academy: its demo accounts, then its school accounts (two with a password)."""
     staff: list[list[dict[str, Any]]] = []
@@ -438,29 +464,51 @@ def _staff_draw(
         staff.append(accounts)
         suffix = code.lower()
         roles = (
-            ("coord", "academic_coordinator", []),
-            ("membre", "harmonisation_member", [MARKED_EXAM]),
-            ("membre2", "harmonisation_member", []),
-            ("dec", "exam_officer", []),
+            ("coord", "academic_coordinator", ()),
+            ("membre", "harmonisation_member", (MARKED_EXAM,)),
+            ("membre2", "harmonisation_member", ()),
+            ("dec", "exam_officer", ()),
         )
         for prefix, role, missions in roles:
-            first, last = _person(rng)
-            accounts.append(_user(f"{prefix}.{suffix}", first, last, role, code, None, missions, DEMO_PASSWORD))
+            accounts.append(
+                _user(
+                    username=f"{prefix}.{suffix}",
+                    person=_person(rng),
+                    role=role,
+                    academy=code,
+                    missions=missions,
+                    password=DEMO_PASSWORD,
+                )
+            )
         own_schools = [school for school in schools if school.academy == academy]
         for position, school in enumerate(own_schools):
-            first, last = _person(rng)
-            password = DEMO_PASSWORD if position < 2 else None
-            accounts.append(_user(f"etab.{school.uai.lower()}", first, last, "school", code, school.uai, [], password))
+            accounts.append(
+                _user(
+                    username=f"etab.{school.uai.lower()}",
+                    person=_person(rng),
+                    role="school",
+                    academy=code,
+                    school=school.uai,
+                    password=DEMO_PASSWORD if position < 2 else None,
+                )
+            )
     return staff
 
 
 def _user(
-    username: str, first: str, last: str, role: str, academy: str, school: str | None,
-    missions: list[str], password: str | None,
-) -> dict[str, Any]:  # fmt: skip
+    *,
+    username: str,
+    person: tuple[str, str],
+    role: str,
+    academy: str,
+    school: str | None = None,
+    missions: Sequence[str] = (),
+    password: str | None = None,
+) -> dict[str, Any]:
+    first_name, last_name = person
     record: dict[str, Any] = {
-        "username": username, "first_name": first, "last_name": last, "role": role,
-        "academy": academy, "school": school, "missions": missions,
+        "username": username, "first_name": first_name, "last_name": last_name, "role": role,
+        "academy": academy, "school": school, "missions": list(missions),
     }  # fmt: skip
     if password is not None:
         record["password"] = password
@@ -496,7 +544,9 @@ def _grading_draw(
                 bias = rng.choice((-3.0, 3.0)) + rng.gauss(0.0, 0.3)
             else:
                 bias = rng.gauss(0.0, 1.2)
-            graders.append(_Grader(f"corr.{base}.{username_counts[base]}", first, last, academy, bias))
+            graders.append(
+                _Grader(f"corr.{base}.{username_counts[base]}", first, last, academy, bias)
+            )
         for position, size in enumerate(_split(scripts, [1.0] * batch_count)):
             batches.append(
                 _Batch(
@@ -531,9 +581,14 @@ def _user_records(plan: _Plan) -> list[dict[str, Any]]:
         users.extend(plan.staff[academy])
         own_graders = [grader for grader in plan.graders if grader.academy == academy]
         for position, grader in enumerate(own_graders):
-            password = DEMO_PASSWORD if position < 2 else None
             users.append(
-                _user(grader.username, grader.first_name, grader.last_name, "grader", code, None, [], password)
+                _user(
+                    username=grader.username,
+                    person=(grader.first_name, grader.last_name),
+                    role="grader",
+                    academy=code,
+                    password=DEMO_PASSWORD if position < 2 else None,
+                )
             )
     return users
 
@@ -587,10 +642,14 @@ def _candidate_records(plan: _Plan) -> Iterator[dict[str, Any]]:
 def _registration_records(plan: _Plan) -> Iterator[dict[str, Any]]:
     for index, marked in enumerate(plan.marked_attendance):
         number = _candidate_number(plan, index)
-        yield {"candidate": number, "exam": MARKED_EXAM, "attendance": ATTENDANCE[marked]}
+        yield {"candidate": number, "exam": MARKED_EXAM, "attendance": _ATTENDANCE_VALUES[marked]}
         imported = plan.imported_attendance[index]
         if imported != _NOT_REGISTERED:
-            yield {"candidate": number, "exam": IMPORTED_EXAM, "attendance": ATTENDANCE[imported]}
+            yield {
+                "candidate": number,
+                "exam": IMPORTED_EXAM,
+                "attendance": _ATTENDANCE_VALUES[imported],
+            }
 
 
 def _batch_records(plan: _Plan) -> Iterator[dict[str, Any]]:
@@ -613,14 +672,12 @@ def _script_records(
 ) -> Iterator[dict[str, Any]]:
     """Marked-exam scripts batch by batch, then the imported exam's global marks."""
     number = 0
-    batches = iter(plan.batches)
-    for start, end in plan.candidate_ranges:
+    for academy, (start, end) in enumerate(plan.candidate_ranges):
         # Batches mix the academy's schools, as anonymous marking does.
         pending = [i for i in range(start, end) if plan.marked_attendance[i] in _WITH_SCRIPT]
         rng.shuffle(pending)
         taken = 0
-        while taken < len(pending):
-            batch = next(batches)
+        for batch in (batch for batch in plan.batches if batch.academy == academy):
             bias = plan.graders[batch.grader].bias
             for index in pending[taken : taken + batch.size]:
                 number += 1
@@ -649,9 +706,9 @@ def _script_records(
                             share = part_level + rng.gauss(0.0, 0.07)
                             record["marks"][code] = _on_step(share * maximum, maximum)
                 if scans == "all":
-                    record["pages"] = [scan_path(script_id)]
+                    record["pages"] = [scan_path(name=script_id)]
                 elif scans == "pool":
-                    record["pages"] = [scan_path(f"pool-{int(pool_draw * scan_pool) + 1:04d}")]
+                    record["pages"] = [scan_path(name=f"pool-{int(pool_draw * scan_pool) + 1:04d}")]
                 yield record
             taken += batch.size
     for index, code in enumerate(plan.imported_attendance):
