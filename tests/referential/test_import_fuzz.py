@@ -1,0 +1,94 @@
+"""Fuzzing the import: a malformed session file is refused with a French message naming a
+path, and the database is left unchanged; it never fails any other way (API.md §1)."""
+
+import json
+
+import pytest
+from django.db import transaction
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from harmonie.referential.importer import session_import
+from harmonie.referential.session_file import SessionFileError
+from tests.referential.session_data import session_data, session_write
+from tests.referential.test_import_session import table_counts
+
+pytestmark = pytest.mark.django_db
+
+JUNK = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(10**12), max_value=10**12),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=40),
+    st.lists(st.integers(), max_size=3),
+    st.dictionaries(st.text(max_size=5), st.integers(), max_size=3),
+)
+
+
+def _paths(node, prefix=()):
+    yield prefix
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield from _paths(value, (*prefix, key))
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from _paths(value, (*prefix, index))
+
+
+PATHS = [path for path in _paths(session_data()) if path]
+
+
+def _replace(data, path, value):
+    target = data
+    for key in path[:-1]:
+        target = target[key]
+    target[path[-1]] = value
+    return data
+
+
+class Rollback(Exception):
+    pass
+
+
+@settings(
+    max_examples=80,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(mutations=st.lists(st.tuples(st.sampled_from(PATHS), JUNK), min_size=1, max_size=3))
+def test_malformed_file_is_refused_or_imported_never_crashes(tmp_path, mutations):
+    data = session_data()
+    for path, value in mutations:
+        try:
+            _replace(data, path, value)
+        except (KeyError, IndexError, TypeError):
+            continue
+    try:
+        text = json.dumps(data, ensure_ascii=False)
+    except ValueError:
+        return
+    path = session_write(tmp_path, json.loads(text) if "NaN" not in text else data)
+    before = table_counts()
+    try:
+        with transaction.atomic():
+            session_import(path=path)
+            raise Rollback
+    except SessionFileError as refused:
+        assert refused.path and refused.message
+        assert table_counts() == before
+    except Rollback:
+        pass
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"", b"\xff\xfe\x00garbage", b"[]", b"null", b'{"format": "harmonie-session/1"}', b"NaN"],
+)
+def test_garbage_bytes_are_refused(tmp_path, content):
+    path = tmp_path / "garbage.json"
+    path.write_bytes(content)
+    before = table_counts()
+    with pytest.raises(SessionFileError):
+        session_import(path=path)
+    assert table_counts() == before
