@@ -168,7 +168,7 @@ def _scheme_leaves(
 
 def _validate_exam(record: dict, path: str) -> ExamRules:
     kind = record.get("kind")
-    if kind not in KINDS:
+    if not isinstance(kind, str) or kind not in KINDS:
         _fail(f"{path}.kind", f"type « {kind} » inconnu (marked ou harmonisation_only)")
     max_mark = _decimal(record.get("max_mark", 20), f"{path}.max_mark")
     step = _decimal(record.get("step", 0.5), f"{path}.step")
@@ -295,7 +295,7 @@ def session_file_validate(*, data: Any, base_dir: Path, known: KnownKeys) -> Val
         username = _text(_obj(record, path), "username", path, max_length=150)
         _unique(seen, username, f"{path}.username", "utilisateur")
         role = record.get("role")
-        if role not in ROLES:
+        if not isinstance(role, str) or role not in ROLES:
             _fail(f"{path}.role", f"rôle « {role} » inconnu")
         academy = _text(record, "academy", path, max_length=32, optional=True)
         if academy is not None and academy not in academies:
@@ -308,7 +308,7 @@ def session_file_validate(*, data: Any, base_dir: Path, known: KnownKeys) -> Val
         if school is not None and school not in school_department:
             _fail(f"{path}.school", f"établissement « {school} » inconnu")
         for mission_index, mission in enumerate(_list(record, "missions", f"{path}.", required=False)):
-            if mission not in exams:
+            if not isinstance(mission, str) or mission not in exams:
                 _fail(f"{path}.missions[{mission_index}]", f"épreuve « {mission} » inconnue")
         for key in ("first_name", "last_name"):
             _text(record, key, path, max_length=150, optional=True)
@@ -348,7 +348,7 @@ def session_file_validate(*, data: Any, base_dir: Path, known: KnownKeys) -> Val
             _fail(f"{path}.exam", f"épreuve « {exam} » inconnue")
         _unique(seen, (candidate, exam), path, "inscription")
         value = record.get("attendance")
-        if value not in ATTENDANCES:
+        if not (value is None or isinstance(value, str)) or value not in ATTENDANCES:
             _fail(f"{path}.attendance", f"émargement « {value} » inconnu (present, absent ou null)")
         attendance[(candidate, exam)] = value
 
@@ -393,16 +393,16 @@ def session_file_validate(*, data: Any, base_dir: Path, known: KnownKeys) -> Val
             _fail(f"{path}.candidate", f"candidat non inscrit à l'épreuve « {exam_code} »")
         if attendance[owner] == "absent":
             _fail(f"{path}.candidate", "candidat émargé absent : il ne peut pas avoir de copie")
-        subject = record.get("subject")
+        subject = _text(record, "subject", path, max_length=32, optional=True)
         if subject is not None and subject not in rules.subjects:
             _fail(f"{path}.subject", f"sujet « {subject} » inconnu pour « {exam_code} »")
-        batch = record.get("batch")
+        batch = _text(record, "batch", path, max_length=32, optional=True)
         if batch is None:
             if rules.kind == "marked":
                 _fail(f"{path}.batch", "lot obligatoire pour une épreuve ponctuelle")
         elif batch_exam.get(batch) != exam_code:
             _fail(f"{path}.batch", f"lot « {batch} » inconnu pour « {exam_code} »")
-        special = record.get("special_mark")
+        special = _text(record, "special_mark", path, max_length=8, optional=True)
         marks = record.get("marks") or {}
         if not isinstance(marks, dict):
             _fail(f"{path}.marks", "un objet de notes est attendu")

@@ -177,3 +177,19 @@ def test_pages_are_copied_under_scans_root(tmp_path, settings):
     script = Script.objects.get(public_id="S-000001")
     assert script.pages == ["BAC2026/scans/S-000001.pdf"]
     assert (tmp_path / "store" / "BAC2026" / "scans" / "S-000001.pdf").read_bytes() == b"%PDF-1.4 test"
+
+
+@pytest.mark.parametrize("key", ["special_mark", "subject", "batch"])
+def test_code_of_wrong_type_is_refused_not_crashed(tmp_path, key):
+    """Found by the fuzzer: a list where a code is expected raised TypeError."""
+    data = session_data()
+    data["scripts"][0][key] = []
+    with pytest.raises(SessionFileError, match=rf"scripts\[0\].{key} : texte non vide attendu"):
+        session_import(path=session_write(tmp_path, data))
+
+
+def test_attendance_of_wrong_type_is_refused(tmp_path):
+    data = session_data()
+    data["registrations"][0]["attendance"] = ["present"]
+    with pytest.raises(SessionFileError, match=r"registrations\[0\].attendance"):
+        session_import(path=session_write(tmp_path, data))
