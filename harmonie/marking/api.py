@@ -1,5 +1,131 @@
-"""API endpoints of this app (API.md §2); mounted under /api/v1 by config.api."""
+"""API endpoints of unit harmonisation and grading (API.md §2); mounted under /api/v1."""
 
-from ninja import Router
+from typing import Any
 
-router = Router()
+from django.http import HttpRequest
+from ninja import Router, Schema
+
+from harmonie.accounts.permissions import exam_get_for_user
+from harmonie.errors import InvalidInput
+from harmonie.marking.filters import FILTER_KEYS, filter_options, script_filter_parse
+from harmonie.marking.permissions import MarkingMode, marking_mode, script_get_for_user
+from harmonie.marking.selectors import list_params_parse, script_detail, script_list
+from harmonie.marking.services import script_marking_update
+
+router = Router(tags=["harmonisation unitaire"])
+
+LIST_PARAMS = ("q", "sort", "cursor", "limit")
+
+
+class OptionOut(Schema):
+    value: str
+    label: str
+    count: int
+
+
+class ScriptRowOut(Schema):
+    id: str
+    final_mark: float | None
+    initial_mark: float | None
+    delta: float | None
+    special_mark: str | None
+    is_harmonised: bool
+    version: int
+    department: str
+    school: str
+    school_label: str
+    grader: str | None
+    grader_name: str
+    subject: str | None
+    batch: str | None
+
+
+class ScriptPageOut(Schema):
+    results: list[ScriptRowOut]
+    next_cursor: str | None
+    count: int
+    filter: dict
+
+
+class MarkingIn(Schema):
+    marks: dict[str, Any] = {}
+    special_mark: str | None = None
+    annotations: list[Any] | None = None
+    version: int | None = None
+
+
+def _filter_data(request: HttpRequest, *, extra: tuple[str, ...] = ()) -> dict[str, list[str]]:
+    query = request.GET
+    unknown = [key for key in query if key not in FILTER_KEYS and key not in extra]
+    if unknown:
+        raise InvalidInput(f"Paramètre « {unknown[0]} » inconnu.", details={"key": unknown[0]})
+    return {key: query.getlist(key) for key in query if key in FILTER_KEYS}
+
+
+@router.get(
+    "/exams/{exam}/filter-options",
+    response=dict[str, list[OptionOut]],
+    summary="Choix liés des filtres (R-MASS-5)",
+)
+def filter_options_get(request: HttpRequest, exam: str) -> dict:
+    user = request.auth
+    exam_obj = exam_get_for_user(user=user, code=exam)
+    data = _filter_data(request, extra=("locked_only",))
+    script_filter = script_filter_parse(data=data, exam=exam_obj, user=user)
+    locked_only = request.GET.get("locked_only", "").lower() in ("1", "true", "oui")
+    return filter_options(
+        user=user, exam=exam_obj, script_filter=script_filter, locked_only=locked_only
+    )
+
+
+@router.get(
+    "/exams/{exam}/scripts",
+    response=ScriptPageOut,
+    summary="Liste des copies des lots verrouillés (harmonisation unitaire)",
+)
+def scripts_list(request: HttpRequest, exam: str) -> dict:
+    user = request.auth
+    exam_obj = exam_get_for_user(user=user, code=exam)
+    data = _filter_data(request, extra=LIST_PARAMS)
+    script_filter = script_filter_parse(data=data, exam=exam_obj, user=user)
+    params = list_params_parse(
+        sort=request.GET.get("sort"),
+        q=request.GET.get("q"),
+        cursor=request.GET.get("cursor"),
+        limit=request.GET.get("limit"),
+    )
+    page = script_list(user=user, exam=exam_obj, script_filter=script_filter, params=params)
+    return {
+        "results": page.rows,
+        "next_cursor": page.next_cursor,
+        "count": page.count,
+        "filter": script_filter.as_dict(),
+    }
+
+
+@router.get("/scripts/{script_id}", summary="Une copie : barème, notes, annotations, historique")
+def script_get(request: HttpRequest, script_id: str) -> dict:
+    script, access = script_get_for_user(user=request.auth, public_id=script_id)
+    return script_detail(script=script, can_edit=access.can_edit, mode=access.mode.value)
+
+
+@router.put(
+    "/scripts/{script_id}/marking",
+    summary="Enregistrer la correction d'une copie (harmonisation unitaire ou correction)",
+)
+def script_marking_put(request: HttpRequest, script_id: str, payload: MarkingIn) -> dict:
+    user = request.auth
+    script = script_marking_update(
+        user=user,
+        public_id=script_id,
+        marks=payload.marks,
+        special_mark=payload.special_mark,
+        annotations=payload.annotations,
+        version=payload.version,
+    )
+    mode = marking_mode(user=user, exam=script.exam)
+    return script_detail(
+        script=script,
+        can_edit=(mode == MarkingMode.UNIT) == script.locked,
+        mode=mode.value,
+    )

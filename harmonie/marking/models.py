@@ -110,6 +110,11 @@ class Script(models.Model):
             models.Index(fields=["exam", "academy", "qualification"]),
             models.Index(fields=["exam", "academy", "batch"]),
             models.Index(fields=["exam", "academy", "subject"]),
+            # The unit-harmonisation list sorted by mark walks this index (keyset).
+            models.Index(
+                fields=["exam", "academy", "locked", "final_mark", "id"],
+                name="script_unit_list_mark_idx",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -136,3 +141,6 @@ class ScriptVersion(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["script", "number"], name="script_version_unique")
         ]
+
+    def __str__(self) -> str:
+        return f"{self.script_id} v{self.number}"

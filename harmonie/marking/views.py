@@ -1,0 +1,354 @@
+"""Pages of unit harmonisation (script list, viewer with the marking editor) and grading
+(a grader's batches). Thin: parse, call a selector or service, render; domain errors
+become a French message with their HTTP status."""
+
+from datetime import datetime
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import FileResponse, HttpRequest, HttpResponse, QueryDict
+from django.shortcuts import redirect, render
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+
+from harmonie.accounts.permissions import exam_get_for_user
+from harmonie.errors import DomainError, NotFound
+from harmonie.marking.batches import batch_lock
+from harmonie.marking.filters import (
+    FILTER_KEYS,
+    ScriptFilter,
+    filter_options,
+    script_filter_describe,
+    script_filter_parse,
+)
+from harmonie.marking.pages import page_image, width_choose
+from harmonie.marking.permissions import MarkingMode, script_get_for_user, unit_scripts
+from harmonie.marking.selectors import (
+    SORTS,
+    ListParams,
+    batch_scripts,
+    grader_batches,
+    list_params_parse,
+    script_detail,
+    script_list,
+    script_neighbours,
+)
+
+LIST_KEYS = ("q", "sort", "cursor", "limit")
+COLUMNS = [
+    ("id", "Copie"),
+    ("mark", "Note finale"),
+    (None, "Note initiale"),
+    (None, "Harmonisation"),
+    ("department", "Département"),
+    ("school", "Établissement"),
+    ("grader", "Correcteur"),
+    ("subject", "Sujet"),
+    (None, "Lot"),
+]
+
+
+TOOLS = [
+    ("pan", "Déplacer"),
+    ("tick", "✓ Juste"),
+    ("cross", "✗ Faux"),
+    ("comment", "Commentaire"),
+    ("highlight", "Surligner"),
+    ("underline", "Souligner"),
+]
+
+
+def _leaves(node: dict) -> list[str]:
+    if not node["children"]:
+        return [node["code"]]
+    return [code for child in node["children"] for code in _leaves(child)]
+
+
+def _scheme_rows(scheme: list[dict], marks: dict, depth: int = 0) -> list[dict]:
+    """The scheme flattened for the editor: leaves get an input, parts a live total."""
+    rows = []
+    for node in scheme:
+        value = marks.get(node["code"])
+        rows.append(
+            {
+                "code": node["code"],
+                "label": node["label"],
+                "max": node["max"],
+                "depth": depth,
+                "is_leaf": not node["children"],
+                "leaves": ",".join(_leaves(node)),
+                "value": "" if value is None else format(value, "g"),
+            }
+        )
+        rows.extend(_scheme_rows(node["children"], marks, depth + 1))
+    return rows
+
+
+def _error_page(request: HttpRequest, error: DomainError, *, title: str) -> HttpResponse:
+    return render(
+        request,
+        "marking/error.html",
+        {"page_title": title, "message": error.message, "breadcrumb": {"current": title}},
+        status=error.status,
+    )
+
+
+def _statistics_url(exam_code: str) -> str | None:
+    try:
+        return reverse("statistics:exam", args=[exam_code])
+    except NoReverseMatch:
+        return None
+
+
+def _filter_query(query: QueryDict) -> dict[str, list[str]]:
+    """The filter keys of the query string, empty values dropped (an empty form field)."""
+    data: dict[str, list[str]] = {}
+    for key in FILTER_KEYS:
+        values = [value for value in query.getlist(key) if value.strip()]
+        if values:
+            data[key] = values
+    return data
+
+
+def _state_query(script_filter: ScriptFilter, params: ListParams, **extra: str) -> str:
+    pairs = script_filter.as_query()
+    if params.q:
+        pairs.append(("q", params.q))
+    if params.sort != "id":
+        pairs.append(("sort", params.sort))
+    pairs.extend((key, value) for key, value in extra.items() if value)
+    return urlencode(pairs)
+
+
+@login_required
+@require_GET
+def script_list_page(request: HttpRequest, exam_code: str) -> HttpResponse:
+    """R-UNIT-1..3, R-UNIT-5: the scripts of locked batches, filtered, sorted, paginated."""
+    title = "Harmonisation unitaire"
+    try:
+        exam = exam_get_for_user(user=request.user, code=exam_code)
+        has_locked = unit_scripts(user=request.user, exam=exam).exists()
+    except DomainError as error:
+        return _error_page(request, error, title=title)
+    context: dict = {
+        "exam": exam,
+        "page_title": f"{title} — {exam.code}",
+        "breadcrumb": {"current": f"{title} — {exam.label}"},
+        "statistics_url": _statistics_url(exam.code),
+        "has_locked": has_locked,
+        "columns": COLUMNS,
+    }
+    status = 200
+    if has_locked:
+        try:
+            script_filter = script_filter_parse(
+                data=_filter_query(request.GET), exam=exam, user=request.user
+            )
+            params = list_params_parse(
+                sort=request.GET.get("sort"),
+                q=request.GET.get("q"),
+                cursor=request.GET.get("cursor"),
+                limit=request.GET.get("limit"),
+            )
+        except DomainError as error:
+            script_filter, params = ScriptFilter(), ListParams()
+            context["error"] = error.message
+            status = error.status
+        page = script_list(user=request.user, exam=exam, script_filter=script_filter, params=params)
+        # Sorting and paging swap only the table: the linked choices have not changed.
+        table_only = request.headers.get("HX-Target") == "script-table-region"
+        options = (
+            {}
+            if table_only
+            else filter_options(
+                user=request.user, exam=exam, script_filter=script_filter, locked_only=True
+            )
+        )
+        state = _state_query(script_filter, params)
+        headers = []
+        for key, label in COLUMNS:
+            header = {"key": key, "label": label}
+            if key in SORTS:
+                new_sort = f"-{key}" if params.sort == key else key
+                header["url"] = "?" + _state_query(
+                    script_filter, ListParams(sort=new_sort, q=params.q)
+                )
+                header["aria"] = (
+                    "ascending"
+                    if params.sort == key
+                    else ("descending" if params.sort == f"-{key}" else "none")
+                )
+            headers.append(header)
+        context.update(
+            {
+                "filter": script_filter,
+                "params": params,
+                "page": page,
+                "options": options,
+                "selected": {key: set(getattr(script_filter, key)) for key in options},
+                "described": script_filter_describe(script_filter=script_filter),
+                "state": state,
+                "filter_state": urlencode(script_filter.as_query()),
+                "headers": headers,
+                "next_url": "?" + _state_query(script_filter, params, cursor=page.next_cursor)
+                if page.next_cursor
+                else None,
+                "first_url": "?" + state if params.cursor else None,
+                "parts": [
+                    (part.code, part.label or part.code) for part in exam.parts.order_by("position")
+                ],
+            }
+        )
+    template = "marking/script_list.html"
+    if request.headers.get("HX-Request") and has_locked:
+        template = (
+            "marking/_script_table.html"
+            if request.headers.get("HX-Target") == "script-table-region"
+            else "marking/_script_results.html"
+        )
+    return render(request, template, context, status=status)
+
+
+@login_required
+@require_GET
+def script_viewer(request: HttpRequest, public_id: str) -> HttpResponse:
+    """The viewer and the marking editor (R-UNIT-4), with next/previous in the list order."""
+    title = "Copie"
+    try:
+        script, access = script_get_for_user(user=request.user, public_id=public_id)
+    except DomainError as error:
+        return _error_page(request, error, title=title)
+    exam = script.exam
+    detail = script_detail(script=script, can_edit=access.can_edit, mode=access.mode.value)
+    previous_url = next_url = None
+    if access.mode == MarkingMode.UNIT:
+        try:
+            script_filter = script_filter_parse(
+                data=_filter_query(request.GET), exam=exam, user=request.user
+            )
+            params = list_params_parse(sort=request.GET.get("sort"), q=request.GET.get("q"))
+        except DomainError:
+            script_filter, params = ScriptFilter(), ListParams()
+        state = _state_query(script_filter, params)
+        preceding, following = script_neighbours(
+            user=request.user, script=script, script_filter=script_filter, params=params
+        )
+        back_url = reverse("marking:script_list", args=[exam.code]) + ("?" + state if state else "")
+        back_label = "Retour à la liste des copies"
+        links = [{"url": back_url, "title": f"Harmonisation unitaire — {exam.label}"}]
+    else:
+        state = ""
+        _batch, rows = batch_scripts(user=request.user, code=script.batch.code)
+        ids = [row["id"] for row in rows]
+        index = ids.index(script.public_id)
+        preceding = ids[index - 1] if index > 0 else None
+        following = ids[index + 1] if index + 1 < len(ids) else None
+        back_url = reverse("marking:grader_batch", args=[script.batch.code])
+        back_label = "Retour au lot"
+        links = [
+            {"url": reverse("marking:grader_batches"), "title": "Mes lots à corriger"},
+            {"url": back_url, "title": f"Lot {script.batch.code}"},
+        ]
+    suffix = "?" + state if state else ""
+    if preceding:
+        previous_url = reverse("marking:script_viewer", args=[preceding]) + suffix
+    if following:
+        next_url = reverse("marking:script_viewer", args=[following]) + suffix
+    for version in detail["history"]:
+        at = timezone.localtime(datetime.fromisoformat(version["at"]))
+        version["at_display"] = at.strftime("%d/%m/%Y %H:%M")
+    return render(
+        request,
+        "marking/script_viewer.html",
+        {
+            "page_title": f"Copie {script.public_id}",
+            "breadcrumb": {"links": links, "current": f"Copie {script.public_id}"},
+            "script": detail,
+            "exam": exam,
+            "access": access,
+            "previous_url": previous_url,
+            "next_url": next_url,
+            "back_url": back_url,
+            "back_label": back_label,
+            "api_url": f"/api/v1/scripts/{script.public_id}/marking",
+            "scheme_rows": _scheme_rows(detail["scheme"], detail["marks"]),
+            "tools": TOOLS,
+        },
+    )
+
+
+@login_required
+@require_GET
+def page_png(request: HttpRequest, public_id: str, number: int) -> HttpResponse:
+    """One page of a script as PNG, access checked like the script."""
+    try:
+        script, _access = script_get_for_user(user=request.user, public_id=public_id)
+        width = width_choose(request.GET.get("width"))
+        path = page_image(script=script, number=number, width=width)
+    except DomainError as error:
+        return HttpResponse(error.message, status=error.status, content_type="text/plain")
+    response = FileResponse(path.open("rb"), content_type="image/png")
+    response["Cache-Control"] = "private, max-age=86400"
+    return response
+
+
+@login_required
+@require_GET
+def grader_batches_page(request: HttpRequest, exam_code: str | None = None) -> HttpResponse:
+    """Issue 3 part 5: a grader's batches with progress; open one, mark, lock."""
+    title = "Mes lots à corriger"
+    try:
+        exam = exam_get_for_user(user=request.user, code=exam_code) if exam_code else None
+        if request.user.role != "grader":
+            raise NotFound("Cette page est réservée aux correcteurs.")
+        batches = grader_batches(user=request.user, exam=exam)
+    except DomainError as error:
+        return _error_page(request, error, title=title)
+    return render(
+        request,
+        "marking/grader_batches.html",
+        {"page_title": title, "breadcrumb": {"current": title}, "batches": batches, "exam": exam},
+    )
+
+
+@login_required
+@require_GET
+def grader_batch_page(request: HttpRequest, code: str) -> HttpResponse:
+    title = f"Lot {code}"
+    try:
+        if request.user.role != "grader":
+            raise NotFound("Cette page est réservée aux correcteurs.")
+        batch, rows = batch_scripts(user=request.user, code=code)
+    except DomainError as error:
+        return _error_page(request, error, title=title)
+    return render(
+        request,
+        "marking/grader_batch.html",
+        {
+            "page_title": title,
+            "breadcrumb": {
+                "links": [
+                    {"url": reverse("marking:grader_batches"), "title": "Mes lots à corriger"}
+                ],
+                "current": title,
+            },
+            "batch": batch,
+            "rows": rows,
+        },
+    )
+
+
+@login_required
+@require_POST
+def grader_batch_lock(request: HttpRequest, code: str) -> HttpResponse:
+    """The grader locks his batch when marking is finished (R-UNIT-1 prerequisite)."""
+    try:
+        if request.user.role != "grader":
+            raise NotFound("Cette page est réservée aux correcteurs.")
+        batch_lock(user=request.user, code=code)
+    except DomainError as error:
+        return _error_page(request, error, title=f"Lot {code}")
+    messages.success(request, f"Lot {code} verrouillé : la correction est terminée.")
+    return redirect("marking:grader_batch", code=code)

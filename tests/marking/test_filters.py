@@ -1,0 +1,216 @@
+"""The shared script filter (API.md filter object; R-UNIT-3, R-MASS-4, R-MASS-5)."""
+
+from decimal import Decimal
+
+import pytest
+from django.http import QueryDict
+
+from harmonie.accounts.permissions import scripts_in_scope
+from harmonie.errors import InvalidInput
+from harmonie.marking.filters import (
+    ScriptFilter,
+    filter_options,
+    script_filter_describe,
+    script_filter_parse,
+    scripts_filter,
+)
+from tests.factories import ExamFactory, ScriptFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def _ids(queryset) -> set[str]:
+    return set(queryset.values_list("public_id", flat=True))
+
+
+def _scope(world):
+    return scripts_in_scope(user=world["coordinator"], exam=world["exam"])
+
+
+def test_empty_filter_keeps_everything(academy_world):
+    """R-MASS-4: an empty filter is everyone."""
+    script_filter = script_filter_parse(
+        data={}, exam=academy_world["exam"], user=academy_world["coordinator"]
+    )
+    assert script_filter.is_empty()
+    assert script_filter.as_dict() == {}
+    assert scripts_filter(scripts=_scope(academy_world), script_filter=script_filter).count() == 4
+
+
+def test_parse_json_and_querydict_give_the_same_filter(academy_world):
+    """API.md: the filter object from JSON or from a query string."""
+    world = academy_world
+    school = world["scripts"][0].school.uai
+    department = world["scripts"][0].department.code
+    from_json = script_filter_parse(
+        data={"schools": [school], "departments": [department], "mark_min": 8, "mark_max": "12.5"},
+        exam=world["exam"],
+        user=world["coordinator"],
+    )
+    query = QueryDict(mutable=True)
+    query.setlist("schools", [school])
+    query.setlist("departments", [department])
+    query["mark_min"] = "8"
+    query["mark_max"] = "12,5"
+    from_query = script_filter_parse(data=query, exam=world["exam"], user=world["coordinator"])
+    assert from_json == from_query
+    assert from_json.as_dict() == {
+        "departments": [department],
+        "schools": [school],
+        "mark_min": 8.0,
+        "mark_max": 12.5,
+    }
+
+
+def test_lists_are_or_inside_a_key_and_and_across_keys(academy_world):
+    """R-MASS-4 / API.md: OR inside a key, AND across keys."""
+    world = academy_world
+    first, second, _blank, unlocked = world["scripts"]
+    both = ScriptFilter(schools=(first.school.uai, second.school.uai))
+    assert _ids(scripts_filter(scripts=_scope(world), script_filter=both)) == {
+        first.public_id,
+        second.public_id,
+    }
+    narrowed = ScriptFilter(
+        schools=(first.school.uai, second.school.uai),
+        batches=(world["locked_batch"].code,),
+        departments=(first.department.code,),
+    )
+    assert _ids(scripts_filter(scripts=_scope(world), script_filter=narrowed)) == {first.public_id}
+    by_grader = ScriptFilter(graders=(world["unlocked_batch"].grader.username,))
+    assert _ids(scripts_filter(scripts=_scope(world), script_filter=by_grader)) == {
+        unlocked.public_id
+    }
+
+
+def test_global_mark_bounds_are_inclusive(academy_world):
+    """R-MASS-4: min and max inclusive on the final mark; special marks never match."""
+    world = academy_world
+    first, second, _blank, unlocked = world["scripts"]  # 14.5, 19, CB, 6
+    exact = ScriptFilter(mark_min=Decimal("14.5"), mark_max=Decimal(19))
+    assert _ids(scripts_filter(scripts=_scope(world), script_filter=exact)) == {
+        first.public_id,
+        second.public_id,
+    }
+    low = ScriptFilter(mark_max=Decimal("14"))
+    assert _ids(scripts_filter(scripts=_scope(world), script_filter=low)) == {unlocked.public_id}
+
+
+def test_part_mark_is_the_sum_of_its_leaves(academy_world):
+    """R-MASS-4, R-MARK-3: mark_part applies min/max to the sum of that part's leaves."""
+    world = academy_world
+    first, second, _blank, unlocked = world["scripts"]  # P1 = 7.5, 10, -, 3
+    p1 = ScriptFilter(mark_part="P1", mark_min=Decimal("7.5"), mark_max=Decimal(10))
+    assert _ids(scripts_filter(scripts=_scope(world), script_filter=p1)) == {
+        first.public_id,
+        second.public_id,
+    }
+    leaf = ScriptFilter(mark_part="Q2", mark_max=Decimal(2))
+    assert _ids(scripts_filter(scripts=_scope(world), script_filter=leaf)) == {unlocked.public_id}
+    p2 = ScriptFilter(mark_part="P2", mark_min=Decimal(9))
+    assert _ids(scripts_filter(scripts=_scope(world), script_filter=p2)) == {second.public_id}
+
+
+@pytest.mark.parametrize(
+    ("data", "fragment"),
+    [
+        ({"colour": ["red"]}, "« colour » inconnu"),
+        ({"schools": ["9999999X"]}, "Établissement « 9999999X » inconnu"),
+        ({"departments": ["999"]}, "Département « 999 » inconnu"),
+        ({"graders": ["nobody"]}, "Correcteur « nobody » inconnu"),
+        ({"mark_min": "douze"}, "« mark_min »"),
+        ({"mark_min": 12, "mark_max": 8}, "dépasse"),
+        ({"mark_max": 21}, "entre 0 et 20"),
+        ({"mark_min": -1}, "entre 0 et 20"),
+        ({"mark_part": "P1", "mark_max": 11}, "entre 0 et 10"),
+        ({"mark_part": "P9"}, "partie « P9 » inconnue"),
+        ({"mark_min": "NaN"}, "n'est pas une note"),
+        ({"schools": [12]}, "« schools »"),
+    ],
+)
+def test_bad_filters_are_refused_in_french(academy_world, data, fragment):
+    """Bad input: unknown key or value, non-numeric or out-of-range mark, min > max."""
+    with pytest.raises(InvalidInput) as error:
+        script_filter_parse(
+            data=data, exam=academy_world["exam"], user=academy_world["coordinator"]
+        )
+    assert fragment in error.value.message
+
+
+def test_values_outside_the_users_scope_are_unknown(academy_world):
+    """R-ACC-1: a school of another academy does not exist for this coordinator."""
+    world = academy_world
+    with pytest.raises(InvalidInput, match="inconnu"):
+        script_filter_parse(
+            data={"schools": [world["foreign_script"].school.uai]},
+            exam=world["exam"],
+            user=world["coordinator"],
+        )
+
+
+def test_filter_options_are_linked(academy_world):
+    """R-MASS-5: each list offers only values consistent with the other choices."""
+    world = academy_world
+    first = world["scripts"][0]
+    everything = filter_options(
+        user=world["coordinator"], exam=world["exam"], script_filter=ScriptFilter()
+    )
+    assert len(everything["schools"]) == 4
+    assert sum(option["count"] for option in everything["schools"]) == 4
+    assert {option["value"] for option in everything["batches"]} == {
+        world["locked_batch"].code,
+        world["unlocked_batch"].code,
+    }
+    linked = filter_options(
+        user=world["coordinator"],
+        exam=world["exam"],
+        script_filter=ScriptFilter(departments=(first.department.code,)),
+    )
+    assert [option["value"] for option in linked["schools"]] == [first.school.uai]
+    # The key itself is not narrowed by its own selection: other departments stay offered.
+    assert len(linked["departments"]) == 4
+    department = next(o for o in linked["departments"] if o["value"] == first.department.code)
+    assert department["label"].startswith(first.department.code)
+    locked = filter_options(
+        user=world["coordinator"],
+        exam=world["exam"],
+        script_filter=ScriptFilter(),
+        locked_only=True,
+    )
+    assert [option["value"] for option in locked["batches"]] == [world["locked_batch"].code]
+
+
+def test_filter_options_grader_label_is_the_name(academy_world):
+    """R-MASS-5, R-UNIT-3: the grader filter offers graders by name, with counts."""
+    world = academy_world
+    options = filter_options(
+        user=world["coordinator"], exam=world["exam"], script_filter=ScriptFilter()
+    )
+    grader = world["locked_batch"].grader
+    option = next(o for o in options["graders"] if o["value"] == grader.username)
+    assert option["label"] == f"{grader.first_name} {grader.last_name}"
+    assert option["count"] == 3
+
+
+def test_describe_in_french():
+    """R-MASS-11: filters described in French for history and headers."""
+    described = script_filter_describe(
+        script_filter=ScriptFilter(
+            departments=("057", "088"), mark_min=Decimal("10.00"), mark_part="P1"
+        )
+    )
+    assert described == [("Départements", "057, 088"), ("Note min.", "10"), ("Partie", "P1")]
+
+
+def test_harmonisation_only_exam_has_no_part(db):
+    """R-MASS-4: harmonisation-only exams filter on the global mark only."""
+    exam = ExamFactory(code="PHILO-HO", harmonisation_only=True)
+    script = ScriptFactory(batch=None, exam=exam)
+    user = UserFactory(coordinator=True, academy=script.academy)
+    with pytest.raises(InvalidInput, match="inconnue"):
+        script_filter_parse(data={"mark_part": "P1"}, exam=exam, user=user)
+    parsed = script_filter_parse(data={"mark_min": 12}, exam=exam, user=user)
+    assert (
+        scripts_filter(scripts=scripts_in_scope(user=user, exam=exam), script_filter=parsed).count()
+        == 1
+    )
