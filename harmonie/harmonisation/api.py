@@ -1,5 +1,188 @@
-"""API endpoints of this app (API.md §2); mounted under /api/v1 by config.api."""
+"""API endpoints of this app (API.md §2); mounted under /api/v1 by config.api.
 
-from ninja import Router
+Bodies are read loosely (`Any`) so that every refusal comes from the domain parsers
+with a French message naming the scenario and the key.
+"""
 
-router = Router()
+from datetime import datetime
+from typing import Any
+
+from django.http import HttpRequest
+from ninja import Field, Router, Schema
+from ninja.responses import Status
+
+from harmonie.harmonisation.selectors import (
+    conformity_state,
+    harmonisation_get,
+    harmonisation_list,
+    scenario_population,
+)
+from harmonie.harmonisation.services import (
+    conformity_apply,
+    harmonisation_execute,
+    simulation_create,
+)
+
+router = Router(tags=["harmonisation en masse"])
+
+
+class ScenariosIn(Schema):
+    scenarios: Any = Field(None, description="Scénarios : [{filter, action: {type, points}}]")
+
+
+class SimulationIn(Schema):
+    scenarios: Any = Field(None, description="Scénarios : [{filter, action: {type, points}}]")
+    display: Any = Field(None, description="Filtre d'affichage des graphiques (objet filtre)")
+
+
+class ExecutionIn(Schema):
+    simulation: Any = Field(None, description="Identifiant de la simulation affichée")
+    name: str | None = Field("", description="Nom pour l'historique (facultatif)")
+    scenarios: Any = Field(
+        None, description="Scénarios tels qu'affichés (facultatif) : refusés s'ils diffèrent"
+    )
+
+
+class PopulationCountOut(Schema):
+    total: int
+    harmonisable: int
+    not_harmonisable: dict[str, int]
+
+
+class PopulationOut(Schema):
+    scenarios: list[PopulationCountOut]
+
+
+class Bar(Schema):
+    mark: float
+    count: int
+
+
+class ScenarioOutcomeOut(Schema):
+    matched: int
+    applied: int
+    skipped: dict[str, int]
+
+
+class SimulationOut(Schema):
+    id: int
+    marks_version: int
+    before: list[Bar]
+    after: list[Bar]
+    count: int
+    changed: int
+    mean_before: float | None
+    mean_after: float | None
+    scenarios: list[ScenarioOutcomeOut]
+
+
+class Author(Schema):
+    first_name: str
+    last_name: str
+
+
+class ScenarioOut(Schema):
+    position: int
+    filter: dict
+    description: list[list[str]]
+    action: dict
+    action_label: str
+    matched: int
+    applied: int
+    ignored: int
+    skipped: dict[str, int]
+
+
+class HarmonisationOut(Schema):
+    id: int
+    exam: str
+    name: str
+    author: Author
+    executed_at: datetime
+    is_cancellation: bool
+    scenarios: list[ScenarioOut]
+    replay: list[dict]
+
+
+class ConformityOut(Schema):
+    state: str
+    not_conforming_count: int
+    has_parts: bool
+    made_conforming: int | None = None
+
+
+@router.post(
+    "/exams/{exam}/scenario-population",
+    response=PopulationOut,
+    summary="Informations sur les candidats de chaque scénario (R-MASS-6)",
+)
+def scenario_population_post(request: HttpRequest, exam: str, payload: ScenariosIn) -> dict:
+    counts = scenario_population(user=request.auth, exam_code=exam, scenarios=payload.scenarios)
+    return {"scenarios": counts}
+
+
+@router.post(
+    "/exams/{exam}/simulations",
+    response={201: SimulationOut},
+    summary="Simuler une harmonisation : graphiques AVANT et APRÈS (R-MASS-8)",
+)
+def simulation_post(request: HttpRequest, exam: str, payload: SimulationIn) -> Status:
+    simulation = simulation_create(
+        user=request.auth, exam_code=exam, scenarios=payload.scenarios, display=payload.display
+    )
+    return Status(
+        201, {"id": simulation.pk, "marks_version": simulation.marks_version, **simulation.result}
+    )
+
+
+@router.post(
+    "/exams/{exam}/harmonisations",
+    response={201: HarmonisationOut},
+    summary="Exécuter une harmonisation simulée (R-MASS-9, R-MASS-10)",
+)
+def harmonisation_post(request: HttpRequest, exam: str, payload: ExecutionIn) -> Status:
+    harmonisation = harmonisation_execute(
+        user=request.auth,
+        exam_code=exam,
+        simulation_id=payload.simulation,
+        name=payload.name or "",
+        scenarios=payload.scenarios,
+    )
+    return Status(201, harmonisation_get(user=request.auth, harmonisation_id=harmonisation.pk))
+
+
+@router.get(
+    "/exams/{exam}/harmonisations",
+    response=list[HarmonisationOut],
+    summary="Historique des harmonisations, la plus récente d'abord (R-MASS-11)",
+)
+def harmonisations_get(request: HttpRequest, exam: str) -> list[dict]:
+    return harmonisation_list(user=request.auth, exam_code=exam)
+
+
+@router.get(
+    "/harmonisations/{harmonisation_id}",
+    response=HarmonisationOut,
+    summary="Une harmonisation, ses scénarios et de quoi la rejouer (R-MASS-11)",
+)
+def harmonisation_detail(request: HttpRequest, harmonisation_id: int) -> dict:
+    return harmonisation_get(user=request.auth, harmonisation_id=harmonisation_id)
+
+
+@router.get(
+    "/exams/{exam}/conformity",
+    response=ConformityOut,
+    summary="État de mise en conformité (R-MASS-12)",
+)
+def conformity_get(request: HttpRequest, exam: str) -> dict:
+    return conformity_state(user=request.auth, exam_code=exam)
+
+
+@router.post(
+    "/exams/{exam}/conformity",
+    response=ConformityOut,
+    summary="Rendre conforme : répartir l'harmonisation sur les parties (R-MASS-12)",
+)
+def conformity_post(request: HttpRequest, exam: str) -> dict:
+    made = conformity_apply(user=request.auth, exam_code=exam)
+    return {**conformity_state(user=request.auth, exam_code=exam), "made_conforming": made}

@@ -1,0 +1,125 @@
+"""Reading the editor's form (names `s<N>-<key>`, `display-<key>`) into API.md objects,
+and the choices each scenario's filter block shows (R-MASS-4, R-MASS-5)."""
+
+import re
+from typing import Any
+
+from django.http import QueryDict
+from django.urls import NoReverseMatch, reverse
+
+from harmonie.accounts.models import User
+from harmonie.errors import InvalidInput
+from harmonie.harmonisation.scenarios import scenario_filter_keys
+from harmonie.marking.filters import LIST_KEYS, ScriptFilter, filter_options, script_filter_parse
+from harmonie.referential.models import Exam, Part
+
+_SCENARIO_FIELD = re.compile(r"^s(\d+)-")
+
+BLOCKS_MARKED = (
+    ("Candidats", ("qualifications", "juries")),
+    ("Correcteur", ("graders", "batches")),
+)
+BLOCKS_HARMONISATION_ONLY = (
+    ("Contexte", ("departments", "schools")),
+    ("Candidats", ("qualifications", "juries")),
+)
+LABELS = {
+    "departments": "Départements",
+    "schools": "Établissements d'inscription",
+    "qualifications": "Qualifications présentées",
+    "juries": "Jurys",
+    "graders": "Correcteurs",
+    "batches": "Lots",
+}
+DISPLAY_KEYS = ("departments", "schools", "qualifications")
+
+
+def scenario_from_post(*, data: QueryDict, index: int) -> dict:
+    prefix = f"s{index}-"
+    raw_filter: dict[str, Any] = {}
+    for key in LIST_KEYS:
+        values = [value for value in data.getlist(prefix + key) if value]
+        if values:
+            raw_filter[key] = values
+    for key in ("mark_min", "mark_max", "mark_part"):
+        value = (data.get(prefix + key) or "").strip()
+        if value:
+            raw_filter[key] = value
+    action: dict[str, Any] = {"type": data.get(prefix + "action") or None}
+    if action["type"] in ("raise", "lower"):
+        action["points"] = (data.get(prefix + "points") or "").strip()
+    return {"filter": raw_filter, "action": action}
+
+
+def scenarios_from_post(*, data: QueryDict) -> list[dict]:
+    indices = sorted(
+        {int(match.group(1)) for key in data if (match := _SCENARIO_FIELD.match(key)) is not None}
+    )
+    return [scenario_from_post(data=data, index=index) for index in indices]
+
+
+def display_from_post(*, data: QueryDict) -> dict:
+    return {
+        key: values
+        for key in DISPLAY_KEYS
+        if (values := [value for value in data.getlist(f"display-{key}") if value])
+    }
+
+
+def statistics_url(*, exam: Exam) -> str:
+    try:
+        return reverse("statistics:exam", args=[exam.code])
+    except NoReverseMatch:
+        return f"/statistiques/{exam.code}/"
+
+
+def scenario_context(*, user: User, exam: Exam, scenario: dict, index: int) -> dict:
+    """What `_scenario.html` needs: the blocks with linked choices, marks, action."""
+    raw_filter = {
+        key: value
+        for key, value in (scenario.get("filter") or {}).items()
+        if key in scenario_filter_keys(exam=exam)
+    }
+    try:
+        parsed = script_filter_parse(data=raw_filter, exam=exam, user=user)
+    except InvalidInput:
+        parsed = ScriptFilter()
+    options = filter_options(user=user, exam=exam, script_filter=parsed)
+    blocks = []
+    for title, keys in BLOCKS_MARKED if exam.is_marked else BLOCKS_HARMONISATION_ONLY:
+        fields = []
+        for key in keys:
+            selected = set(getattr(parsed, key))
+            fields.append(
+                {
+                    "key": key,
+                    "label": LABELS[key],
+                    "options": [
+                        {**option, "selected": option["value"] in selected}
+                        for option in options[key]
+                    ],
+                }
+            )
+        blocks.append({"title": title, "fields": fields})
+    action = scenario.get("action") or {}
+    points = action.get("points")
+    return {
+        "index": index,
+        "blocks": blocks,
+        "mark_min": "" if parsed.mark_min is None else format(parsed.mark_min.normalize(), "f"),
+        "mark_max": "" if parsed.mark_max is None else format(parsed.mark_max.normalize(), "f"),
+        "mark_part": parsed.mark_part or "",
+        "action": action.get("type") or "raise",
+        "points": format(points, "g") if isinstance(points, int | float) else (points or ""),
+    }
+
+
+def exam_parts(*, exam: Exam) -> list[dict]:
+    return list(Part.objects.filter(exam=exam).order_by("position").values("code", "label"))
+
+
+def display_options(*, user: User, exam: Exam) -> list[dict]:
+    options = filter_options(user=user, exam=exam, script_filter=ScriptFilter())
+    return [
+        {"key": key, "label": LABELS.get(key, key), "options": options[key]} for key in DISPLAY_KEYS
+    ]

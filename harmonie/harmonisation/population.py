@@ -1,0 +1,239 @@
+"""Load an academy's scripts of an exam into numpy arrays once, and turn script filters
+into boolean masks over them (R-MASS-4, R-MASS-6, R-MASS-8).
+
+One query reads every column the engine needs as integers (marks in cents, leaf marks
+of the scheme included); filters are then evaluated in numpy, with the same semantics as
+the shared SQL `scripts_filter` (a part's mark is the sum of its leaves as marked). The
+loaded arrays are kept per marks version (see `population_load`) and never mutated.
+"""
+
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
+
+import numpy as np
+from django.db import connection
+from django.db.models import Count, DecimalField, F, IntegerField, Max, Value
+from django.db.models.fields.json import KT
+from django.db.models.functions import Cast, Coalesce, Round
+
+from harmonie.accounts.models import User
+from harmonie.harmonisation.engine import Population, to_cents
+from harmonie.marking.filters import ScriptFilter
+from harmonie.marking.models import Batch, Script
+from harmonie.referential.models import (
+    ClassGroup,
+    Department,
+    Exam,
+    Jury,
+    Part,
+    Qualification,
+    School,
+    Subject,
+)
+
+_COLUMNS = (
+    "department_id",
+    "school_id",
+    "class_group_id",
+    "qualification_id",
+    "jury_id",
+    "grader_id",
+    "batch_id",
+    "subject_id",
+)
+
+
+def _cents(field: str) -> Coalesce:
+    return Coalesce(Cast(Round(F(field) * 100), IntegerField()), Value(-1))
+
+
+def _id(field: str) -> Coalesce:
+    return Coalesce(F(field), Value(-1))
+
+
+@dataclass
+class LoadedPopulation:
+    exam: Exam
+    academy_id: int
+    ids: np.ndarray
+    population: Population
+    columns: dict[str, np.ndarray]
+    maximum: int
+    step: int
+    leaves: dict[str, np.ndarray] = field(default_factory=dict)
+    part_leaves: dict[str, list[str]] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return int(self.ids.shape[0])
+
+
+def academy_scripts(*, exam: Exam, academy_id: int):
+    return Script.objects.filter(exam=exam, academy_id=academy_id)
+
+
+def _leaf_cents(code: str) -> Coalesce:
+    mark = Cast(KT(f"marks__{code}"), DecimalField(max_digits=8, decimal_places=2))
+    return Coalesce(Cast(Round(mark * 100), IntegerField()), Value(0))
+
+
+def exam_part_leaves(*, exam: Exam) -> tuple[list[str], dict[str, list[str]]]:
+    """The scheme's leaf codes, and for every part code the leaves under it."""
+    parts = list(
+        Part.objects.filter(exam=exam).order_by("position").values("pk", "parent_id", "code")
+    )
+    children: dict[int | None, list[dict]] = {}
+    for part in parts:
+        children.setdefault(part["parent_id"], []).append(part)
+
+    def leaves_of(part: dict) -> list[str]:
+        below = children.get(part["pk"], [])
+        return [part["code"]] if not below else [c for child in below for c in leaves_of(child)]
+
+    under = {part["code"]: leaves_of(part) for part in parts}
+    leaves = [part["code"] for part in parts if part["pk"] not in children]
+    return leaves, under
+
+
+# Loaded populations by (exam, academy, marks version, count, last id): the counts, the
+# simulation and its re-runs after an edit read the same data until a mark changes, and
+# every mark-changing service bumps `Exam.marks_version` (R-MASS-9). Count and last id
+# guard against writers that do not (tests, imports of new rows).
+_CACHE: OrderedDict[tuple, "LoadedPopulation"] = OrderedDict()
+_CACHE_SIZE = 2
+_CACHE_LOCK = threading.Lock()
+
+
+def population_cache_clear() -> None:
+    with _CACHE_LOCK:
+        _CACHE.clear()
+
+
+def population_load(*, exam: Exam, academy_id: int) -> LoadedPopulation:
+    """Every script of the academy for the exam, as aligned arrays (ordered by id)."""
+    version = Exam.objects.values_list("marks_version", flat=True).get(pk=exam.pk)
+    shape = academy_scripts(exam=exam, academy_id=academy_id).aggregate(
+        count=Count("pk"), last=Max("pk")
+    )
+    key = (exam.pk, academy_id, version, shape["count"], shape["last"])
+    with _CACHE_LOCK:
+        if key in _CACHE:
+            _CACHE.move_to_end(key)
+            return _CACHE[key]
+    loaded = _population_query(exam=exam, academy_id=academy_id)
+    with _CACHE_LOCK:
+        _CACHE[key] = loaded
+        while len(_CACHE) > _CACHE_SIZE:
+            _CACHE.popitem(last=False)
+    return loaded
+
+
+def _population_query(*, exam: Exam, academy_id: int) -> LoadedPopulation:
+    leaves, under = exam_part_leaves(exam=exam)
+    queryset = (
+        academy_scripts(exam=exam, academy_id=academy_id)
+        .order_by("pk")
+        .values_list(
+            "pk",
+            _cents("initial_mark"),
+            Cast(Round(F("delta") * 100), IntegerField()),
+            _cents("final_mark"),
+            Cast(F("is_harmonised"), IntegerField()),
+            Cast(F("locked"), IntegerField()),
+            *(_id(column) for column in _COLUMNS),
+            *(_leaf_cents(code) for code in leaves),
+        )
+    )
+    sql, params = queryset.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    width = 6 + len(_COLUMNS) + len(leaves)
+    table = np.array(rows, dtype=np.int64).reshape(len(rows), width)
+    initial = table[:, 1]
+    numeric = initial >= 0
+    population = Population(
+        initial=np.where(numeric, initial, 0),
+        delta=table[:, 2].copy(),
+        final=table[:, 3].copy(),
+        numeric=numeric,
+        is_harmonised=table[:, 4].astype(bool),
+        locked=table[:, 5].astype(bool),
+    )
+    columns = {column: table[:, 6 + index].copy() for index, column in enumerate(_COLUMNS)}
+    offset = 6 + len(_COLUMNS)
+    leaf_marks = {code: table[:, offset + index].copy() for index, code in enumerate(leaves)}
+    return LoadedPopulation(
+        exam=exam,
+        academy_id=academy_id,
+        ids=table[:, 0].copy(),
+        population=population,
+        columns=columns,
+        maximum=to_cents(exam.max_mark),
+        step=to_cents(exam.step),
+        leaves=leaf_marks,
+        part_leaves=under,
+    )
+
+
+def _ids_for(*, key: str, values: tuple[str, ...], exam: Exam) -> list[int]:
+    if key == "departments":
+        rows = Department.objects.filter(code__in=values)
+    elif key == "schools":
+        rows = School.objects.filter(uai__in=values)
+    elif key == "class_groups":
+        rows = ClassGroup.objects.filter(code__in=values)
+    elif key == "qualifications":
+        rows = Qualification.objects.filter(code__in=values)
+    elif key == "juries":
+        rows = Jury.objects.filter(code__in=values)
+    elif key == "graders":
+        rows = User.objects.filter(username__in=values)
+    elif key == "batches":
+        rows = Batch.objects.filter(exam=exam, code__in=values)
+    else:
+        rows = Subject.objects.filter(exam=exam, code__in=values)
+    return list(rows.values_list("pk", flat=True))
+
+
+_KEY_COLUMNS = {
+    "departments": "department_id",
+    "schools": "school_id",
+    "class_groups": "class_group_id",
+    "qualifications": "qualification_id",
+    "juries": "jury_id",
+    "graders": "grader_id",
+    "batches": "batch_id",
+    "subjects": "subject_id",
+}
+
+
+def filter_mask(*, loaded: LoadedPopulation, script_filter: ScriptFilter) -> np.ndarray:
+    """The scripts matching `script_filter`: OR inside a key, AND across keys."""
+    mask = np.ones(len(loaded), dtype=bool)
+    for key, column in _KEY_COLUMNS.items():
+        values = getattr(script_filter, key)
+        if values:
+            ids = _ids_for(key=key, values=values, exam=loaded.exam)
+            mask &= np.isin(loaded.columns[column], np.array(ids, dtype=np.int64))
+    if script_filter.mark_min is None and script_filter.mark_max is None:
+        return mask
+    if script_filter.mark_part:
+        # A part's mark is the sum of its leaves as marked; special marks have none.
+        codes = loaded.part_leaves.get(script_filter.mark_part)
+        if not codes:
+            return np.zeros(len(loaded), dtype=bool)
+        part = sum(loaded.leaves[code] for code in codes)
+        mask &= loaded.population.numeric
+        if script_filter.mark_min is not None:
+            mask &= part >= to_cents(script_filter.mark_min)
+        if script_filter.mark_max is not None:
+            mask &= part <= to_cents(script_filter.mark_max)
+        return mask
+    final = loaded.population.final
+    mask &= final >= 0
+    if script_filter.mark_min is not None:
+        mask &= final >= to_cents(script_filter.mark_min)
+    if script_filter.mark_max is not None:
+        mask &= final <= to_cents(script_filter.mark_max)
+    return mask

@@ -1,0 +1,146 @@
+"""Reading scenarios (API.md: `{"filter": <filter>, "action": {"type", "points"}}`).
+
+Every refusal is an `InvalidInput` with a French message naming the scenario, so that
+nothing is simulated or written from bad input (R-MASS-1, R-MASS-4).
+"""
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from harmonie.accounts.models import User
+from harmonie.errors import InvalidInput
+from harmonie.harmonisation.engine import ACTIONS, RESET, Action
+from harmonie.marking.filters import ScriptFilter, script_filter_parse
+from harmonie.referential.models import Exam
+
+# R-MASS-4: the filter blocks of each kind of exam.
+MARKED_KEYS = (
+    "qualifications",
+    "juries",
+    "graders",
+    "batches",
+    "mark_min",
+    "mark_max",
+    "mark_part",
+)
+HARMONISATION_ONLY_KEYS = (
+    "departments",
+    "schools",
+    "qualifications",
+    "juries",
+    "mark_min",
+    "mark_max",
+)
+
+ACTION_LABELS = {"raise": "Majoration", "lower": "Minoration", "reset": "Réinitialisation"}
+
+
+def scenario_filter_keys(*, exam: Exam) -> tuple[str, ...]:
+    return MARKED_KEYS if exam.is_marked else HARMONISATION_ONLY_KEYS
+
+
+@dataclass(frozen=True)
+class ParsedScenario:
+    filter: ScriptFilter
+    action: Action
+
+    def as_dict(self) -> dict:
+        action: dict[str, Any] = {"type": self.action.type}
+        if self.action.points is not None:
+            action["points"] = float(self.action.points)
+        return {"filter": self.filter.as_dict(), "action": action}
+
+
+def action_label(*, action: str, points: Decimal | float | None) -> str:
+    """« + 2 », « - 1,5 » or « Réinitialisation », as in the seed's history."""
+    if action == RESET or points is None:
+        return ACTION_LABELS[RESET]
+    text = format(Decimal(str(points)).normalize(), "f").replace(".", ",")
+    return f"{'+' if action == 'raise' else '-'} {text}"
+
+
+def _points_parse(*, raw: Any, exam: Exam, where: str) -> Decimal:
+    if raw is None or raw == "":
+        raise InvalidInput(f"{where} : indiquez le nombre de points.")
+    if isinstance(raw, bool) or not isinstance(raw, int | float | str):
+        raise InvalidInput(f"{where} : « {raw} » n'est pas un nombre de points.")
+    try:
+        points = Decimal(str(raw).strip().replace(",", "."))
+    except InvalidOperation:
+        raise InvalidInput(f"{where} : « {raw} » n'est pas un nombre de points.") from None
+    if not points.is_finite():
+        raise InvalidInput(f"{where} : « {raw} » n'est pas un nombre de points.")
+    maximum = format(exam.max_mark.normalize(), "f")
+    step = format(exam.step.normalize(), "f")
+    if points <= 0:
+        raise InvalidInput(f"{where} : le nombre de points doit être positif.")
+    if points > exam.max_mark:
+        raise InvalidInput(
+            f"{where} : {points.normalize():f} points dépassent la note maximale ({maximum})."
+        )
+    if points % exam.step:
+        raise InvalidInput(
+            f"{where} : {points.normalize():f} points ne respectent pas le pas de l'épreuve ({step})."
+        )
+    return points
+
+
+def scenario_parse(*, data: Any, exam: Exam, user: User, position: int) -> ParsedScenario:
+    where = f"Scénario n°{position + 1}"
+    if not isinstance(data, Mapping):
+        raise InvalidInput(f"{where} : un objet {{filter, action}} est attendu.")
+    raw_filter = data.get("filter") or {}
+    if not isinstance(raw_filter, Mapping):
+        raise InvalidInput(f"{where} : le filtre doit être un objet.")
+    allowed = scenario_filter_keys(exam=exam)
+    for key in raw_filter:
+        if key not in allowed and raw_filter[key] not in (None, "", [], ()):
+            kind = "ponctuelle" if exam.is_marked else "uniquement harmonisée"
+            raise InvalidInput(
+                f"{where} : le filtre « {key} » n'est pas proposé pour une épreuve {kind}.",
+                details={"scenario": position, "key": key},
+            )
+    try:
+        script_filter = script_filter_parse(
+            data={k: v for k, v in raw_filter.items() if v not in (None, "", [], ())},
+            exam=exam,
+            user=user,
+        )
+    except InvalidInput as error:
+        raise InvalidInput(
+            f"{where} : {error.message}", details={"scenario": position, **(error.details or {})}
+        ) from None
+    raw_action = data.get("action")
+    if not isinstance(raw_action, Mapping):
+        raise InvalidInput(
+            f"{where} : choisissez une action (majoration, minoration ou réinitialisation)."
+        )
+    action_type = raw_action.get("type")
+    if not action_type:
+        raise InvalidInput(
+            f"{where} : choisissez une action (majoration, minoration ou réinitialisation)."
+        )
+    if action_type not in ACTIONS:
+        raise InvalidInput(f"{where} : action « {action_type} » inconnue (raise, lower ou reset).")
+    points = None
+    if action_type != RESET:
+        points = _points_parse(raw=raw_action.get("points"), exam=exam, where=where)
+    return ParsedScenario(filter=script_filter, action=Action(type=action_type, points=points))
+
+
+def scenarios_parse(*, data: Any, exam: Exam, user: User) -> list[ParsedScenario]:
+    if not isinstance(data, list | tuple) or not data:
+        raise InvalidInput("Une harmonisation a au moins un scénario.")
+    return [
+        scenario_parse(data=item, exam=exam, user=user, position=position)
+        for position, item in enumerate(data)
+    ]
+
+
+def scenarios_fingerprint(*, scenarios: list[ParsedScenario]) -> str:
+    payload = json.dumps([scenario.as_dict() for scenario in scenarios], sort_keys=True)
+    return hashlib.sha256(payload.encode()).hexdigest()

@@ -1,0 +1,186 @@
+"""Mass harmonisation reads: scenario populations, history, replay, conformity state."""
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from harmonie.accounts.models import User
+from harmonie.accounts.permissions import exam_abilities, exam_get_for_user, require
+from harmonie.errors import NotFound
+from harmonie.harmonisation.conformity import conformity_pending, exam_leaves
+from harmonie.harmonisation.engine import scenario_population_count
+from harmonie.harmonisation.models import Harmonisation, Simulation
+from harmonie.harmonisation.population import filter_mask, population_load
+from harmonie.harmonisation.scenarios import action_label, scenarios_parse
+from harmonie.harmonisation.services import exam_for_mass_harmonisation
+from harmonie.marking.filters import script_filter_describe, script_filter_parse
+from harmonie.referential.models import Exam
+
+
+def harmonisation_count(*, exam: Exam, academy_id: int) -> int:
+    """Executed harmonisations (cancellations included) of an academy for the dashboard."""
+    return Harmonisation.objects.filter(exam=exam, academy_id=academy_id).count()
+
+
+def scenario_population(*, user: User, exam_code: str, scenarios: Any) -> list[dict]:
+    """Per scenario, against the current data and ignoring the other scenarios (R-MASS-6):
+    total matched, harmonisable, and non-harmonisable counts by reason."""
+    exam = exam_for_mass_harmonisation(user=user, exam_code=exam_code)
+    parsed = scenarios_parse(data=scenarios, exam=exam, user=user)
+    loaded = population_load(exam=exam, academy_id=user.academy_id)
+    return [
+        scenario_population_count(
+            population=loaded.population,
+            match=filter_mask(loaded=loaded, script_filter=scenario.filter),
+            action_type=scenario.action.type,
+        ).as_dict()
+        for scenario in parsed
+    ]
+
+
+def simulation_get(*, user: User, exam: Exam, simulation_id: int) -> Simulation:
+    simulation = Simulation.objects.filter(
+        pk=simulation_id, exam=exam, academy_id=user.academy_id, author=user
+    ).first()
+    if simulation is None:
+        raise NotFound(f"Simulation « {simulation_id} » introuvable.")
+    return simulation
+
+
+def _exam_for_history(*, user: User, exam_code: str) -> Exam:
+    exam = exam_get_for_user(user=user, code=exam_code)
+    require(
+        allowed=exam_abilities(user=user, exam=exam).view_history and bool(user.academy_id),
+        message="Votre rôle ne permet pas de consulter l'historique des harmonisations.",
+    )
+    return exam
+
+
+@dataclass(frozen=True)
+class ScenarioView:
+    position: int
+    filter: dict
+    description: list[tuple[str, str]]
+    action: str
+    points: Decimal | None
+    action_label: str
+    matched: int
+    applied: int
+    skipped: dict
+
+    def as_dict(self) -> dict:
+        action: dict[str, Any] = {"type": self.action}
+        if self.points is not None:
+            action["points"] = float(self.points)
+        return {
+            "position": self.position,
+            "filter": self.filter,
+            "description": [list(pair) for pair in self.description],
+            "action": action,
+            "action_label": self.action_label,
+            "matched": self.matched,
+            "applied": self.applied,
+            "ignored": self.matched - self.applied,
+            "skipped": self.skipped,
+        }
+
+    def replay(self) -> dict:
+        action: dict[str, Any] = {"type": self.action}
+        if self.points is not None:
+            action["points"] = float(self.points)
+        return {"filter": self.filter, "action": action}
+
+
+def _scenario_views(*, harmonisation: Harmonisation, user: User) -> list[ScenarioView]:
+    views = []
+    for scenario in harmonisation.scenarios.all():
+        try:
+            described = script_filter_describe(
+                script_filter=script_filter_parse(
+                    data=scenario.filter, exam=harmonisation.exam, user=user
+                )
+            )
+        except Exception:
+            described = [(key, str(value)) for key, value in scenario.filter.items()]
+        views.append(
+            ScenarioView(
+                position=scenario.position,
+                filter=scenario.filter,
+                description=described,
+                action=scenario.action,
+                points=scenario.points,
+                action_label=action_label(action=scenario.action, points=scenario.points),
+                matched=scenario.matched,
+                applied=scenario.applied,
+                skipped=scenario.skipped,
+            )
+        )
+    return views
+
+
+def harmonisation_as_dict(*, harmonisation: Harmonisation, user: User) -> dict:
+    scenarios = _scenario_views(harmonisation=harmonisation, user=user)
+    return {
+        "id": harmonisation.pk,
+        "exam": harmonisation.exam.code,
+        "name": harmonisation.name,
+        "author": {
+            "first_name": harmonisation.author.first_name,
+            "last_name": harmonisation.author.last_name,
+        },
+        "executed_at": harmonisation.executed_at,
+        "is_cancellation": harmonisation.is_cancellation,
+        "scenarios": [scenario.as_dict() for scenario in scenarios],
+        "replay": [scenario.replay() for scenario in scenarios],
+    }
+
+
+def harmonisation_list(*, user: User, exam_code: str) -> list[dict]:
+    """History, newest first (R-MASS-11)."""
+    exam = _exam_for_history(user=user, exam_code=exam_code)
+    harmonisations = (
+        Harmonisation.objects.filter(exam=exam, academy_id=user.academy_id)
+        .select_related("author", "exam")
+        .prefetch_related("scenarios")
+        .order_by("-executed_at", "-id")
+    )
+    return [harmonisation_as_dict(harmonisation=h, user=user) for h in harmonisations]
+
+
+def harmonisation_get(*, user: User, harmonisation_id: int) -> dict:
+    harmonisation = (
+        Harmonisation.objects.filter(pk=harmonisation_id, academy_id=user.academy_id)
+        .select_related("author", "exam")
+        .first()
+    )
+    if harmonisation is None:
+        raise NotFound(f"Harmonisation « {harmonisation_id} » introuvable.")
+    _exam_for_history(user=user, exam_code=harmonisation.exam.code)
+    return harmonisation_as_dict(harmonisation=harmonisation, user=user)
+
+
+def harmonisation_replay(*, user: User, exam: Exam, harmonisation_id: int) -> list[dict]:
+    harmonisation = Harmonisation.objects.filter(
+        pk=harmonisation_id, exam=exam, academy_id=user.academy_id
+    ).first()
+    if harmonisation is None:
+        raise NotFound(f"Harmonisation « {harmonisation_id} » introuvable.")
+    return [
+        _scenario.replay() for _scenario in _scenario_views(harmonisation=harmonisation, user=user)
+    ]
+
+
+def conformity_state(*, user: User, exam_code: str) -> dict:
+    """`{"state", "not_conforming_count", "has_parts"}` for the academy (R-MASS-12)."""
+    exam = exam_for_mass_harmonisation(user=user, exam_code=exam_code)
+    has_parts = bool(exam_leaves(exam=exam))
+    count = (
+        len(conformity_pending(exam=exam, academy_id=user.academy_id, spread=False))
+        if has_parts
+        else 0
+    )
+    return {
+        "state": "conforming" if count == 0 else "not_conforming",
+        "not_conforming_count": count,
+        "has_parts": has_parts,
+    }

@@ -1,0 +1,291 @@
+"""Pages: scenario editor (with htmx fragments), history, conformity. Thin: parse, call one
+service or selector, render; domain errors become a French message with their status."""
+
+from collections.abc import Callable
+from functools import wraps
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from harmonie.accounts.permissions import exam_abilities, exam_get_for_user
+from harmonie.errors import DomainError, Forbidden, NotFound
+from harmonie.harmonisation.forms import (
+    display_from_post,
+    display_options,
+    exam_parts,
+    scenario_context,
+    scenario_from_post,
+    scenarios_from_post,
+    statistics_url,
+)
+from harmonie.harmonisation.selectors import (
+    conformity_state,
+    harmonisation_list,
+    harmonisation_replay,
+    scenario_population,
+)
+from harmonie.harmonisation.services import (
+    conformity_apply,
+    exam_for_mass_harmonisation,
+    harmonisation_execute,
+    simulation_create,
+)
+
+DEFAULT_SCENARIO = {"filter": {}, "action": {"type": "raise"}}
+REASON_LABELS = {
+    "special_mark": "note particulière (CB, AB…)",
+    "batch_not_locked": "lot non verrouillé",
+    "already_harmonised": "déjà harmonisé",
+    "not_harmonised": "aucune harmonisation à réinitialiser",
+    "matched_earlier": "pris par un scénario précédent",
+}
+
+
+def _page_errors(view: Callable) -> Callable:
+    """Out of scope is a 404 page, a role without the right a 403 page."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
+        try:
+            return view(request, *args, **kwargs)
+        except NotFound as error:
+            raise Http404(error.message) from None
+        except Forbidden as error:
+            raise PermissionDenied(error.message) from None
+
+    return wrapper
+
+
+def _fragment_error(request: HttpRequest, error: DomainError) -> HttpResponse:
+    return render(
+        request, "harmonisation/_error.html", {"message": error.message}, status=error.status
+    )
+
+
+def _breadcrumb(exam, current: str) -> dict:
+    return {"links": [], "current": f"{current} — {exam.code}"}
+
+
+def _links(exam) -> dict:
+    return {
+        "editor_url": reverse("harmonisation:editor", args=[exam.code]),
+        "history_url": reverse("harmonisation:history", args=[exam.code]),
+        "conformity_url": reverse("harmonisation:conformity", args=[exam.code]),
+        "statistics_url": statistics_url(exam=exam),
+    }
+
+
+@login_required
+@require_GET
+@_page_errors
+def editor(request: HttpRequest, exam: str) -> HttpResponse:
+    exam_obj = exam_for_mass_harmonisation(user=request.user, exam_code=exam)
+    scenarios = [DEFAULT_SCENARIO]
+    replay_id = request.GET.get("replay")
+    if replay_id:
+        if not replay_id.isdigit():
+            raise Http404("Harmonisation introuvable.")
+        scenarios = harmonisation_replay(
+            user=request.user, exam=exam_obj, harmonisation_id=int(replay_id)
+        )
+    context = {
+        "page_title": f"Harmonisation en masse — {exam_obj.label}",
+        "breadcrumb": _breadcrumb(exam_obj, "Harmonisation en masse"),
+        "exam": exam_obj,
+        "replay_id": replay_id,
+        "scenarios": [
+            scenario_context(user=request.user, exam=exam_obj, scenario=scenario, index=index)
+            for index, scenario in enumerate(scenarios)
+        ],
+        "blank": scenario_context(
+            user=request.user, exam=exam_obj, scenario=DEFAULT_SCENARIO, index=0
+        ),
+        "parts": exam_parts(exam=exam_obj),
+        "can_view_history": exam_abilities(user=request.user, exam=exam_obj).view_history,
+        **_links(exam_obj),
+    }
+    return render(request, "harmonisation/editor.html", context)
+
+
+def _scenario_index(request: HttpRequest) -> int:
+    raw = request.POST.get("scenario", "0")
+    return int(raw) if raw.isdigit() else 0
+
+
+@login_required
+@require_POST
+def scenario_filters(request: HttpRequest, exam: str) -> HttpResponse:
+    """Linked choices of one scenario after a change (R-MASS-5)."""
+    try:
+        exam_obj = exam_for_mass_harmonisation(user=request.user, exam_code=exam)
+    except DomainError as error:
+        return _fragment_error(request, error)
+    index = _scenario_index(request)
+    scenario = scenario_from_post(data=request.POST, index=index)
+    context = {
+        "scenario": scenario_context(
+            user=request.user, exam=exam_obj, scenario=scenario, index=index
+        ),
+        "parts": exam_parts(exam=exam_obj),
+        "exam": exam_obj,
+        **_links(exam_obj),
+    }
+    return render(request, "harmonisation/_filters.html", context)
+
+
+@login_required
+@require_POST
+def population(request: HttpRequest, exam: str) -> HttpResponse:
+    """« Informations sur les candidats de ce scénario » (R-MASS-6)."""
+    scenario = scenario_from_post(data=request.POST, index=_scenario_index(request))
+    if scenario["action"]["type"] is None:
+        scenario["action"] = {"type": "reset"}
+    if scenario["action"].get("points") == "":
+        # Counting does not depend on the points; an empty field must not block it.
+        scenario["action"]["points"] = 1
+    try:
+        counts = scenario_population(user=request.user, exam_code=exam, scenarios=[scenario])[0]
+    except DomainError as error:
+        return _fragment_error(request, error)
+    reasons = [
+        {"label": REASON_LABELS[key], "count": count}
+        for key, count in counts["not_harmonisable"].items()
+        if count
+    ]
+    return render(request, "harmonisation/_population.html", {"counts": counts, "reasons": reasons})
+
+
+@login_required
+@require_POST
+def simulate(request: HttpRequest, exam: str) -> HttpResponse:
+    """BEFORE / AFTER charts (R-MASS-8) and the execution form (R-MASS-9)."""
+    try:
+        exam_obj = exam_for_mass_harmonisation(user=request.user, exam_code=exam)
+        display = display_from_post(data=request.POST)
+        simulation = simulation_create(
+            user=request.user,
+            exam_code=exam,
+            scenarios=scenarios_from_post(data=request.POST),
+            display=display,
+        )
+    except DomainError as error:
+        return _fragment_error(request, error)
+    result = simulation.result
+    scenarios = [
+        {
+            "number": position + 1,
+            "applied": outcome["applied"],
+            "matched": outcome["matched"],
+            "skipped": [
+                {"label": REASON_LABELS[key], "count": count}
+                for key, count in outcome["skipped"].items()
+                if count
+            ],
+        }
+        for position, outcome in enumerate(result["scenarios"])
+    ]
+    display_fields = [
+        {
+            **field,
+            "options": [
+                {**option, "selected": option["value"] in display.get(field["key"], [])}
+                for option in field["options"]
+            ],
+        }
+        for field in display_options(user=request.user, exam=exam_obj)
+    ]
+    rows = [
+        {"mark": before["mark"], "before": before["count"], "after": after["count"]}
+        for before, after in zip(result["before"], result["after"], strict=True)
+    ]
+    return render(
+        request,
+        "harmonisation/_simulation.html",
+        {
+            "simulation": simulation,
+            "result": result,
+            "rows": rows,
+            "scenarios": scenarios,
+            "display_fields": display_fields,
+            "exam": exam_obj,
+        },
+    )
+
+
+@login_required
+@require_POST
+def execute(request: HttpRequest, exam: str) -> HttpResponse:
+    try:
+        harmonisation = harmonisation_execute(
+            user=request.user,
+            exam_code=exam,
+            simulation_id=request.POST.get("simulation"),
+            name=request.POST.get("name", ""),
+            scenarios=scenarios_from_post(data=request.POST),
+        )
+    except DomainError as error:
+        return _fragment_error(request, error)
+    return render(
+        request,
+        "harmonisation/_executed.html",
+        {
+            "harmonisation": harmonisation,
+            "editor_url": reverse("harmonisation:editor", args=[exam]),
+            "history_url": reverse("harmonisation:history", args=[exam]),
+            "conformity_url": reverse("harmonisation:conformity", args=[exam]),
+        },
+    )
+
+
+@login_required
+@require_GET
+@_page_errors
+def history(request: HttpRequest, exam: str) -> HttpResponse:
+    """R-MASS-11: every harmonisation, newest first, with « Rejouer »."""
+    harmonisations = harmonisation_list(user=request.user, exam_code=exam)
+    exam_obj = exam_get_for_user(user=request.user, code=exam)
+    return render(
+        request,
+        "harmonisation/history.html",
+        {
+            "page_title": f"Historique des harmonisations — {exam_obj.label}",
+            "breadcrumb": _breadcrumb(exam_obj, "Historique des harmonisations"),
+            "exam": exam_obj,
+            "harmonisations": harmonisations,
+            "can_harmonise": exam_abilities(user=request.user, exam=exam_obj).mass_harmonise,
+            **_links(exam_obj),
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+@_page_errors
+def conformity(request: HttpRequest, exam: str) -> HttpResponse:
+    """R-MASS-12: state and « Rendre conforme »."""
+    exam_obj = exam_for_mass_harmonisation(user=request.user, exam_code=exam)
+    if request.method == "POST":
+        made = conformity_apply(user=request.user, exam_code=exam)
+        messages.success(
+            request,
+            f"{made} copie(s) rendue(s) conforme(s)."
+            if made
+            else "Toutes les copies étaient déjà conformes.",
+        )
+        return redirect("harmonisation:conformity", exam=exam)
+    return render(
+        request,
+        "harmonisation/conformity.html",
+        {
+            "page_title": f"Mise en conformité — {exam_obj.label}",
+            "breadcrumb": _breadcrumb(exam_obj, "Mise en conformité"),
+            "exam": exam_obj,
+            "state": conformity_state(user=request.user, exam_code=exam),
+            **_links(exam_obj),
+        },
+    )
