@@ -98,6 +98,7 @@ class ExamFactory(DjangoModelFactory):
     class Meta:
         model = Exam
         django_get_or_create = ("code",)
+        skip_postgeneration_save = True
 
     session = factory.SubFactory(ExamSessionFactory)
     code = factory.Sequence(lambda n: f"EXAM-{n}")
@@ -204,6 +205,7 @@ class ScriptFactory(DjangoModelFactory):
 
     class Meta:
         model = Script
+        skip_postgeneration_save = True
 
     public_id = factory.Sequence(lambda n: f"S-{n:06d}")
     batch = factory.SubFactory(BatchFactory)
