@@ -50,8 +50,8 @@ SCENARIOS = [
 ]
 
 
-def fresh_database(candidates: int, *, reuse: bool = False) -> str:
-    name = f"h4_bench_{candidates}"
+def fresh_database(candidates: int, share: float, *, reuse: bool = False) -> str:
+    name = f"h4_bench_{candidates}" + ("" if share >= 1 else f"_{round(share * 100)}pc")
     if reuse:
         return f"{PG_SERVER}/{name}"
     subprocess.run(
@@ -64,7 +64,7 @@ def fresh_database(candidates: int, *, reuse: bool = False) -> str:
 # ---------------------------------------------------------------- worker (one size)
 
 
-def populate(candidates: int) -> None:
+def populate(candidates: int, share: float) -> None:
     from decimal import Decimal
 
     from django.contrib.auth.hashers import make_password
@@ -204,7 +204,24 @@ def populate(candidates: int) -> None:
                 "schools": school_ids,
             },
         )
-        cursor.execute("ANALYZE")
+        if share < 1:
+            # A national paper: the coordinator's academy holds `share` of the candidates,
+            # the others belong to other academies (outside the coordinator's scope).
+            other = Academy.objects.create(code="AUTRES", label="Autres académies").pk
+            home_count = int(candidates * share)
+            cursor.execute(
+                "UPDATE marking_script SET academy_id = %s WHERE public_id >= %s",
+                [other, "S-" + str(home_count).zfill(7)],
+            )
+            cursor.execute(
+                """UPDATE referential_registration r SET academy_id = %s
+                   FROM marking_script s WHERE s.candidate_id = r.candidate_id
+                   AND s.academy_id = %s""",
+                [other, other],
+            )
+            cursor.execute("UPDATE marking_batch b SET academy_id = %s WHERE code >= %s",
+                           [other, "L-" + str(home_count // 100).zfill(6)])
+        cursor.execute("VACUUM ANALYZE")
 
 
 def memory_arrays():
@@ -221,7 +238,9 @@ def memory_arrays():
                    COALESCE(round((s.marks->>'Q1')::numeric * 100)::int, 0),
                    COALESCE(round((s.marks->>'Q2')::numeric * 100)::int, 0),
                    COALESCE(round((s.marks->>'P2')::numeric * 100)::int, 0)
-            FROM marking_script s ORDER BY s.id
+            FROM marking_script s
+            WHERE s.academy_id = (SELECT id FROM referential_academy WHERE code = 'NANCY-METZ')
+            ORDER BY s.id
             """
         )
         table = np.array(cursor.fetchall(), dtype=np.int64)
@@ -322,7 +341,7 @@ def timed(fn, repeat):
     return result, runs
 
 
-def worker(candidates: int, repeat: int) -> dict:
+def worker(candidates: int, repeat: int, share: float) -> dict:
     import django
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
@@ -334,7 +353,7 @@ def worker(candidates: int, repeat: int) -> dict:
 
     start = time.perf_counter()
     if not Script.objects.exists():
-        populate(candidates)
+        populate(candidates, share)
     fill = time.perf_counter() - start
 
     from harmonie.accounts.models import User
@@ -421,7 +440,7 @@ def worker(candidates: int, repeat: int) -> dict:
         "floor": floor_runs[:0] or [0.0],
     }
     assert harmonisation.pk
-    return {"candidates": candidates, "fill": fill, "rows": rows}
+    return {"candidates": candidates, "fill": fill, "rows": rows, "scope": len(table)}
 
 
 # ---------------------------------------------------------------- driver
@@ -439,17 +458,25 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--worker", type=int)
     parser.add_argument(
+        "--academy-share",
+        type=float,
+        default=1.0,
+        help="share of the candidates in the coordinator's academy (1: all of them, the "
+        "stress case; 0.1: a large academy of a national paper)",
+    )
+    parser.add_argument(
         "--reuse", action="store_true", help="keep an existing h4_bench_<N> database"
     )
     args = parser.parse_args()
     if args.worker:
-        print(json.dumps(worker(args.worker, args.repeat)))
+        print(json.dumps(worker(args.worker, args.repeat, args.academy_share)))
         return
     sections = []
     for size in args.sizes:
-        url = fresh_database(size, reuse=args.reuse)
+        url = fresh_database(size, args.academy_share, reuse=args.reuse)
         out = subprocess.run(
-            [sys.executable, __file__, "--worker", str(size), "--repeat", str(args.repeat)],
+            [sys.executable, __file__, "--worker", str(size), "--repeat", str(args.repeat),
+             "--academy-share", str(args.academy_share)],
             env={**os.environ, "DATABASE_URL": url, "HARMONIE_DB_CONN_MAX_AGE": "0"},
             capture_output=True,
             text=True,
@@ -460,7 +487,8 @@ def main() -> None:
             sys.exit(out.stderr)
         data = json.loads(out.stdout.strip().splitlines()[-1])
         lines = [
-            f"### {size:,} candidates (filled in {data['fill']:.1f} s)",
+            f"### {size:,} candidates, {data['scope']:,} scripts in the coordinator's academy"
+            f" (filled in {data['fill']:.1f} s)",
             "",
             "| measure | service (PostgreSQL) | numpy floor (in memory) | ratio |",
             "|---|---|---|---|",
@@ -480,7 +508,8 @@ def main() -> None:
     body = (
         "Command: `.venv/bin/python bench/mass_harmonisation.py "
         + " ".join(str(s) for s in args.sizes)
-        + f" --repeat {args.repeat}{' --reuse' if args.reuse else ''}`\n\n"
+        + f" --repeat {args.repeat} --academy-share {args.academy_share}"
+        + f"{' --reuse' if args.reuse else ''}`\n\n"
         + f"Load average when done: {Path('/proc/loadavg').read_text().split()[:3]} "
         "(the machine is shared with other engineers' tests and benchmarks).\n\nScenarios: "
         + json.dumps(SCENARIOS, ensure_ascii=False)[:400]
@@ -489,7 +518,8 @@ def main() -> None:
         "data, so they run once; their floor is the in-memory computation of the same new marks.\n\n"
         + "\n\n".join(sections)
     )
-    path = results_write("mass-harmonisation", body, pg_url=f"{PG_SERVER}/postgres")
+    name = "mass-harmonisation" + ("" if args.academy_share >= 1 else "-national-paper")
+    path = results_write(name, body, pg_url=f"{PG_SERVER}/postgres")
     print(path)
 
 

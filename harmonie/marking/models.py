@@ -35,35 +35,62 @@ class Script(models.Model):
     conformity (R-MASS-12), null while not made conforming.
     """
 
-    public_id = models.CharField(_("copie"), max_length=16, unique=True)
-    exam = models.ForeignKey("referential.Exam", on_delete=models.PROTECT, related_name="scripts")
+    # Unique through a constraint: `unique=True` would add a second, LIKE index on PostgreSQL.
+    public_id = models.CharField(_("copie"), max_length=16)
+    # No single-column index on these keys: the composite indexes below lead with
+    # (exam, academy) and serve every filter; fewer indexes make mass updates cheaper.
+    exam = models.ForeignKey(
+        "referential.Exam", on_delete=models.PROTECT, related_name="scripts", db_index=False
+    )
     candidate = models.ForeignKey(
-        "referential.Candidate", on_delete=models.PROTECT, related_name="scripts"
+        "referential.Candidate", on_delete=models.PROTECT, related_name="scripts", db_index=False
     )
     subject = models.ForeignKey(
-        "referential.Subject", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        "referential.Subject",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
     )
     batch = models.ForeignKey(
-        Batch, on_delete=models.PROTECT, null=True, blank=True, related_name="scripts"
+        Batch,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="scripts",
+        db_index=False,
     )
-    academy = models.ForeignKey("referential.Academy", on_delete=models.PROTECT, related_name="+")
+    academy = models.ForeignKey(
+        "referential.Academy", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
     department = models.ForeignKey(
-        "referential.Department", on_delete=models.PROTECT, related_name="+"
+        "referential.Department", on_delete=models.PROTECT, related_name="+", db_index=False
     )
-    school = models.ForeignKey("referential.School", on_delete=models.PROTECT, related_name="+")
+    school = models.ForeignKey(
+        "referential.School", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
     class_group = models.ForeignKey(
-        "referential.ClassGroup", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        "referential.ClassGroup",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
     )
     qualification = models.ForeignKey(
-        "referential.Qualification", on_delete=models.PROTECT, related_name="+"
+        "referential.Qualification", on_delete=models.PROTECT, related_name="+", db_index=False
     )
-    jury = models.ForeignKey("referential.Jury", on_delete=models.PROTECT, related_name="+")
+    jury = models.ForeignKey(
+        "referential.Jury", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
     grader = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
         null=True,
         blank=True,
         related_name="+",
+        db_index=False,
     )
     # Copied from the batch (True when there is no batch: harmonisation-only exams).
     locked = models.BooleanField(_("lot verrouillé"), default=False)
@@ -88,6 +115,7 @@ class Script(models.Model):
     class Meta:
         verbose_name = _("copie")
         constraints = [
+            models.UniqueConstraint(fields=["public_id"], name="script_public_id_unique"),
             models.UniqueConstraint(fields=["candidate", "exam"], name="script_unique_per_exam"),
             models.CheckConstraint(
                 condition=Q(initial_mark__isnull=True) | Q(initial_mark__gte=0),
@@ -103,7 +131,6 @@ class Script(models.Model):
             ),
         ]
         indexes = [
-            models.Index(fields=["exam", "academy", "locked", "final_mark"]),
             models.Index(fields=["exam", "academy", "department"]),
             models.Index(fields=["exam", "academy", "school"]),
             models.Index(fields=["exam", "academy", "grader"]),
