@@ -58,8 +58,17 @@ def _extra_counts(*, user: User, summary: ExamSummary) -> dict[str, Any]:
             function = getattr(import_module(module_name), function_name)
         except (ImportError, AttributeError):
             continue
-        extra[key] = function(exam=summary.exam, academy_id=user.academy_id)
+        extra[key] = function(exam=summary.exam, academy_id=_academy_id(user))
     return extra
+
+
+def _academy_id(user: User) -> int | None:
+    """A school account has no academy of its own: its school's academy counts."""
+    if user.academy_id:
+        return user.academy_id
+    if user.school_id:
+        return user.school.department.academy_id
+    return None
 
 
 def dashboard_exams(*, user: User) -> list[DashboardExam]:

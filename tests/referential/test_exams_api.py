@@ -56,3 +56,20 @@ def test_audit_journal_is_for_exam_office_only(academy_world):
     officer = UserFactory(exam_officer=True, academy=academy_world["academy"])
     assert login_client(officer).get("/journal/").status_code == 200
     assert login_client(academy_world["coordinator"]).get("/journal/").status_code == 403
+
+
+def test_school_dashboard_shows_the_last_validation_of_its_academy(academy_world):
+    """R-VAL-7: a school sees when its academy last validated (it always read « jamais »)."""
+    from harmonie.validation.models import Validation
+
+    school = academy_world["scripts"][0].school
+    head = UserFactory(school_head=True, school=school)
+    assert "jamais" in login_client(head).get("/").content.decode()
+    Validation.objects.create(
+        exam=academy_world["exam"],
+        academy=academy_world["academy"],
+        author=academy_world["coordinator"],
+        mode="partial",
+    )
+    page = login_client(head).get("/").content.decode()
+    assert "Dernière validation" in page and "jamais" not in page
