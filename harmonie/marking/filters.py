@@ -17,10 +17,19 @@ from django.db.models.fields.json import KT
 from django.db.models.functions import Cast, Coalesce
 
 from harmonie.accounts.models import User
-from harmonie.accounts.permissions import scripts_in_scope
+from harmonie.accounts.permissions import ACADEMY_ROLES, scripts_in_scope
 from harmonie.errors import InvalidInput
-from harmonie.marking.models import Script
-from harmonie.referential.models import Exam, Part
+from harmonie.marking.models import Batch, Script
+from harmonie.referential.models import (
+    ClassGroup,
+    Department,
+    Exam,
+    Jury,
+    Part,
+    Qualification,
+    School,
+    Subject,
+)
 
 LIST_KEYS: tuple[str, ...] = (
     "departments",
@@ -241,17 +250,10 @@ def script_filter_parse(*, data: Mapping[str, Any], exam: Exam, user: User) -> S
             details={"key": "mark_min"},
         )
 
-    scripts = scripts_in_scope(user=user, exam=exam)
     for key, values in lists.items():
         if not values:
             continue
-        lookup = _LOOKUPS[key]
-        known = set(
-            scripts.filter(**{f"{lookup}__in": values})
-            .values_list(lookup, flat=True)
-            .distinct()
-            .order_by()
-        )
+        known = _known_values(user=user, exam=exam, key=key, values=values)
         missing = [value for value in values if value not in known]
         if missing:
             raise InvalidInput(
@@ -259,6 +261,49 @@ def script_filter_parse(*, data: Mapping[str, Any], exam: Exam, user: User) -> S
                 details={"key": key, "values": missing},
             )
     return ScriptFilter(**lists, mark_min=mark_min, mark_max=mark_max, mark_part=mark_part)
+
+
+def _known_values(*, user: User, exam: Exam, key: str, values: tuple[str, ...]) -> set[str]:
+    """The values that exist in the user's scope for this exam.
+
+    For academy roles the small referential tables of the academy answer, not the
+    scripts: scanning an academy's scripts for a code cost a second at 600,000 rows.
+    """
+    if user.role in ACADEMY_ROLES:
+        academy = user.academy_id
+        tables: dict[str, QuerySet] = {
+            "departments": Department.objects.filter(academy_id=academy, code__in=values),
+            "schools": School.objects.filter(department__academy_id=academy, uai__in=values),
+            "class_groups": ClassGroup.objects.filter(
+                school__department__academy_id=academy, code__in=values
+            ),
+            "qualifications": Qualification.objects.filter(code__in=values),
+            "juries": Jury.objects.filter(academy_id=academy, code__in=values),
+            "graders": Batch.objects.filter(
+                exam=exam, academy_id=academy, grader__username__in=values
+            ),
+            "batches": Batch.objects.filter(exam=exam, academy_id=academy, code__in=values),
+            "subjects": Subject.objects.filter(exam=exam, code__in=values),
+        }
+        field = {
+            "departments": "code",
+            "schools": "uai",
+            "class_groups": "code",
+            "qualifications": "code",
+            "juries": "code",
+            "graders": "grader__username",
+            "batches": "code",
+            "subjects": "code",
+        }[key]
+        return set(tables[key].values_list(field, flat=True).distinct().order_by())
+    lookup = _LOOKUPS[key]
+    return set(
+        scripts_in_scope(user=user, exam=exam)
+        .filter(**{f"{lookup}__in": values})
+        .values_list(lookup, flat=True)
+        .distinct()
+        .order_by()
+    )
 
 
 def _part_leaf_codes(*, exam_id: int, part_code: str) -> list[str]:
