@@ -26,7 +26,9 @@ class User(AbstractUser):
         "referential.School", on_delete=models.PROTECT, null=True, blank=True, related_name="users"
     )
     # Missions in the payroll system: a harmonisation member works only on these exams.
-    missions = models.ManyToManyField("referential.Exam", blank=True, related_name="missioned_users")
+    missions = models.ManyToManyField(
+        "referential.Exam", blank=True, related_name="missioned_users"
+    )
 
     class Meta:
         verbose_name = _("utilisateur")
@@ -49,6 +51,9 @@ class ApiToken(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField()
 
+    def __str__(self) -> str:
+        return f"jeton de {self.user} (expire le {self.expires_at:%d/%m/%Y %H:%M})"
+
     @staticmethod
     def hash_key(key: str) -> str:
         return hashlib.sha256(key.encode()).hexdigest()
@@ -64,3 +69,6 @@ class FailedLogin(models.Model):
     username = models.CharField(max_length=150, db_index=True)
     address = models.CharField(max_length=64, db_index=True)
     at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    def __str__(self) -> str:
+        return f"échec de connexion de {self.username}"

@@ -36,9 +36,7 @@ def login_check(*, request: HttpRequest | None, username: str, password: str) ->
     if recent.count() >= settings.LOGIN_THROTTLE_ATTEMPTS * 4 or (
         recent.filter(username=username).count() >= settings.LOGIN_THROTTLE_ATTEMPTS
     ):
-        raise LoginThrottled(
-            "Trop de tentatives de connexion. Réessayez dans quelques minutes."
-        )
+        raise LoginThrottled("Trop de tentatives de connexion. Réessayez dans quelques minutes.")
     user = authenticate(request, username=username, password=password)
     if user is None:
         FailedLogin.objects.create(username=username[:150], address=address)

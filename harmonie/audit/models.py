@@ -30,3 +30,6 @@ class AuditEntry(models.Model):
             models.Index(fields=["target_type", "target_id"]),
             models.Index(fields=["academy", "-created_at"]),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.target_type} {self.target_id}"

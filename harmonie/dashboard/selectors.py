@@ -20,7 +20,12 @@ ENTRIES = [
     ("validate", "validation:preview", "Validation", "fr-icon-checkbox-circle-line"),
     ("lock_batches", "validation:batches", "Lots (verrouillage)", "fr-icon-lock-line"),
     ("grade", "marking:grader_batches", "Mes lots à corriger", "fr-icon-edit-box-line"),
-    ("download_scripts", "validation:school_scripts", "Copies de l'établissement", "fr-icon-download-line"),
+    (
+        "download_scripts",
+        "validation:school_scripts",
+        "Copies de l'établissement",
+        "fr-icon-download-line",
+    ),
 ]
 
 

@@ -31,6 +31,7 @@ from harmonie.referential.models import (
     School,
     Subject,
 )
+from harmonie.referential.versions import academy_marks_version
 
 _COLUMNS = (
     "department_id",
@@ -111,7 +112,7 @@ def population_cache_clear() -> None:
 
 def population_load(*, exam: Exam, academy_id: int) -> LoadedPopulation:
     """Every script of the academy for the exam, as aligned arrays (ordered by id)."""
-    version = Exam.objects.values_list("marks_version", flat=True).get(pk=exam.pk)
+    version = academy_marks_version(exam_id=exam.pk, academy_id=academy_id)
     shape = academy_scripts(exam=exam, academy_id=academy_id).aggregate(
         count=Count("pk"), last=Max("pk")
     )

@@ -148,6 +148,10 @@ def harmonisation_list(*, user: User, exam_code: str) -> list[dict]:
 
 
 def harmonisation_get(*, user: User, harmonisation_id: int) -> dict:
+    require(
+        allowed=exam_abilities(user=user).view_history,
+        message="Votre rôle ne permet pas de consulter l'historique des harmonisations.",
+    )
     harmonisation = (
         Harmonisation.objects.filter(pk=harmonisation_id, academy_id=user.academy_id)
         .select_related("author", "exam")

@@ -31,6 +31,7 @@ from harmonie.harmonisation.scenarios import (
 from harmonie.marking.filters import script_filter_parse
 from harmonie.marking.models import Script
 from harmonie.referential.models import Exam
+from harmonie.referential.versions import academy_marks_version, marks_version_bump
 
 _MARK = DecimalField(max_digits=6, decimal_places=2)
 _CHUNK = 20000
@@ -92,7 +93,7 @@ def simulation_create(
     if display is not None and not hasattr(display, "keys"):
         raise InvalidInput("Le filtre d'affichage doit être un objet.")
     display_filter = script_filter_parse(data=display or {}, exam=exam, user=user)
-    version = Exam.objects.values_list("marks_version", flat=True).get(pk=exam.pk)
+    version = academy_marks_version(exam_id=exam.pk, academy_id=user.academy_id)
     loaded = population_load(exam=exam, academy_id=user.academy_id)
     display_mask = filter_mask(loaded=loaded, script_filter=display_filter)
     _, result = _simulate(loaded=loaded, scenarios=parsed, display=display_mask)
@@ -275,7 +276,8 @@ def harmonisation_execute(
                     "Les scénarios ont été modifiés depuis la simulation : relancez la simulation.",
                     code="stale_simulation",
                 )
-        if simulation.marks_version != locked_exam.marks_version:
+        current_version = academy_marks_version(exam_id=exam.pk, academy_id=user.academy_id)
+        if simulation.marks_version != current_version:
             raise Conflict(
                 "Les notes de l'épreuve ont changé depuis la simulation (autre harmonisation, "
                 "modification d'une copie ou d'un lot) : relancez la simulation.",
@@ -309,7 +311,7 @@ def harmonisation_execute(
         )
         _scripts_write(loaded=loaded, outcome=outcome, parsed=parsed, maximum=exam.max_mark)
         effects = _effects_write(harmonisation=harmonisation, loaded=loaded, outcome=outcome)
-        Exam.objects.filter(pk=exam.pk).update(marks_version=F("marks_version") + 1)
+        marks_version_bump(exam_id=exam.pk, academy_ids=[user.academy_id])
         audit_log(
             actor=user,
             action="harmonisation.cancelled"
@@ -319,7 +321,10 @@ def harmonisation_execute(
             target_id=str(harmonisation.pk),
             exam=exam,
             academy=user.academy,
-            before={"marks_version": locked_exam.marks_version},
+            before={
+                "marks_version": locked_exam.marks_version,
+                "academy_marks_version": current_version,
+            },
             after={
                 "name": name,
                 "scenarios": simulation.scenarios,

@@ -5,7 +5,7 @@ from typing import Any
 from django.http import HttpRequest
 from ninja import Router, Schema
 
-from harmonie.accounts.permissions import exam_get_for_user
+from harmonie.accounts.permissions import exam_abilities, exam_get_for_user, require
 from harmonie.errors import InvalidInput
 from harmonie.marking.filters import FILTER_KEYS, filter_options, script_filter_parse
 from harmonie.marking.permissions import MarkingMode, marking_mode, script_get_for_user
@@ -70,6 +70,11 @@ def _filter_data(request: HttpRequest, *, extra: tuple[str, ...] = ()) -> dict[s
 def filter_options_get(request: HttpRequest, exam: str) -> dict:
     user = request.auth
     exam_obj = exam_get_for_user(user=user, code=exam)
+    abilities = exam_abilities(user=user, exam=exam_obj)
+    require(
+        allowed=abilities.view_statistics or abilities.unit_harmonise or abilities.mass_harmonise,
+        message="Votre rôle ne permet pas de filtrer les copies de cette épreuve.",
+    )
     data = _filter_data(request, extra=("locked_only",))
     script_filter = script_filter_parse(data=data, exam=exam_obj, user=user)
     locked_only = request.GET.get("locked_only", "").lower() in ("1", "true", "oui")

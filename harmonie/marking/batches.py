@@ -1,7 +1,6 @@
 """Lock and unlock a batch (R-UNIT-1, R-VAL-9): scripts follow their batch's state."""
 
 from django.db import transaction
-from django.db.models import F
 
 from harmonie.accounts.models import Role, User
 from harmonie.accounts.permissions import batches_in_scope
@@ -9,6 +8,7 @@ from harmonie.audit.services import audit_log
 from harmonie.errors import Forbidden, NotFound
 from harmonie.marking.models import Batch, Script
 from harmonie.referential.models import Exam
+from harmonie.referential.versions import marks_version_bump
 
 
 def _batch_for_update(*, user: User, code: str) -> Batch:
@@ -31,7 +31,7 @@ def _batch_set_locked(*, user: User, code: str, locked: bool) -> Batch:
         batch.locked = locked
         batch.save(update_fields=["locked"])
         scripts = Script.objects.filter(batch=batch).update(locked=locked)
-        Exam.objects.filter(pk=exam.pk).update(marks_version=F("marks_version") + 1)
+        marks_version_bump(exam_id=exam.pk, academy_ids=[batch.academy_id])
         audit_log(
             actor=user,
             action="batch.locked" if locked else "batch.unlocked",

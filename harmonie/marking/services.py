@@ -5,7 +5,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
-from django.db.models import F, Max
+from django.db.models import Max
 from django.utils import timezone
 
 from harmonie.accounts.models import User
@@ -28,6 +28,7 @@ from harmonie.marking.rules import (
     marks_total,
 )
 from harmonie.referential.models import Exam, Part
+from harmonie.referential.versions import marks_version_bump
 
 GLOBAL_MARK = "global"
 # AB is an attendance record (R-MARK-2), not a mark anyone edits in the viewer.
@@ -181,7 +182,7 @@ def script_marking_update(
             annotations=script.annotations,
             initial_mark=script.initial_mark,
         )
-        Exam.objects.filter(pk=exam.pk).update(marks_version=F("marks_version") + 1)
+        marks_version_bump(exam_id=exam.pk, academy_ids=[script.academy_id])
         audit_log(
             actor=user,
             action="script.marking_updated" if access.mode == MarkingMode.UNIT else "script.graded",

@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from harmonie.accounts.permissions import exam_get_for_user
-from harmonie.errors import DomainError, NotFound
+from harmonie.errors import DomainError, Forbidden
 from harmonie.marking.batches import batch_lock
 from harmonie.marking.filters import (
     FILTER_KEYS,
@@ -302,7 +302,7 @@ def grader_batches_page(request: HttpRequest, exam_code: str | None = None) -> H
     try:
         exam = exam_get_for_user(user=request.user, code=exam_code) if exam_code else None
         if request.user.role != "grader":
-            raise NotFound("Cette page est réservée aux correcteurs.")
+            raise Forbidden("Cette page est réservée aux correcteurs.")
         batches = grader_batches(user=request.user, exam=exam)
     except DomainError as error:
         return _error_page(request, error, title=title)
@@ -319,7 +319,7 @@ def grader_batch_page(request: HttpRequest, code: str) -> HttpResponse:
     title = f"Lot {code}"
     try:
         if request.user.role != "grader":
-            raise NotFound("Cette page est réservée aux correcteurs.")
+            raise Forbidden("Cette page est réservée aux correcteurs.")
         batch, rows = batch_scripts(user=request.user, code=code)
     except DomainError as error:
         return _error_page(request, error, title=title)
@@ -346,7 +346,7 @@ def grader_batch_lock(request: HttpRequest, code: str) -> HttpResponse:
     """The grader locks his batch when marking is finished (R-UNIT-1 prerequisite)."""
     try:
         if request.user.role != "grader":
-            raise NotFound("Cette page est réservée aux correcteurs.")
+            raise Forbidden("Cette page est réservée aux correcteurs.")
         batch_lock(user=request.user, code=code)
     except DomainError as error:
         return _error_page(request, error, title=f"Lot {code}")

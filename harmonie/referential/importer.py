@@ -17,7 +17,6 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.db import connection, models, transaction
-from django.db.models import F
 from django.utils import timezone
 
 from harmonie.accounts.models import User
@@ -46,6 +45,7 @@ from harmonie.referential.session_file import (
     ValidSession,
     session_file_validate,
 )
+from harmonie.referential.versions import marks_version_bump
 
 BULK_SIZE = 5000
 
@@ -129,13 +129,13 @@ def rows_insert(model: type[models.Model], records: list[dict]) -> None:
     given = set(records[0])
     now = timezone.now()
     fillers: dict[str, Any] = {}
-    for field in fields:
-        if field.attname in given:
+    for column in fields:
+        if column.attname in given:
             continue
-        if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
-            fillers[field.attname] = now
+        if getattr(column, "auto_now", False) or getattr(column, "auto_now_add", False):
+            fillers[column.attname] = now
         else:
-            fillers[field.attname] = field.get_default()
+            fillers[column.attname] = column.get_default()
     json_columns = {f.attname for f in fields if isinstance(f, models.JSONField)}
     columns = [f.attname for f in fields]
 
@@ -207,9 +207,7 @@ class _Sync:
         self.report.created[name] = len(to_create)
         self.report.updated[name] = len(to_update)
         if to_create:
-            existing = {
-                key(row): row for row in model.objects.values("id", *key_fields).iterator()
-            }
+            existing = {key(row): row for row in model.objects.values("id", *key_fields).iterator()}
         return {natural: row["id"] for natural, row in existing.items()}
 
 
@@ -381,7 +379,9 @@ def _write(valid: ValidSession, pages: dict[str, str], report: ImportReport) -> 
             {
                 "number": r["number"],
                 "school_id": school_ids[r["school"]],
-                "class_group_id": class_group_ids.get((school_ids[r["school"]], r.get("class_group"))),
+                "class_group_id": class_group_ids.get(
+                    (school_ids[r["school"]], r.get("class_group"))
+                ),
                 "qualification_id": qualification_ids[r["qualification"]],
                 "jury_id": jury_ids[r["jury"]],
                 "fraud": r.get("fraud", False),
@@ -422,7 +422,9 @@ def _write(valid: ValidSession, pages: dict[str, str], report: ImportReport) -> 
     def batch_changed(row: dict, record: dict) -> None:
         touched_exams.add(record["exam_id"])
 
-    grader_academy = dict(User.objects.filter(pk__in=user_ids.values()).values_list("id", "academy_id"))
+    grader_academy = dict(
+        User.objects.filter(pk__in=user_ids.values()).values_list("id", "academy_id")
+    )
     batch_ids = sync.run(
         Batch,
         name="lots",
@@ -455,8 +457,12 @@ def _write(valid: ValidSession, pages: dict[str, str], report: ImportReport) -> 
         department_academy=department_academy,
         touched_exams=touched_exams,
     )
-    if touched_exams:
-        Exam.objects.filter(pk__in=touched_exams).update(marks_version=F("marks_version") + 1)
+    touched = Script.objects.filter(exam_id__in=touched_exams).values_list("exam_id", "academy_id")
+    for exam_id in sorted(touched_exams):
+        marks_version_bump(
+            exam_id=exam_id,
+            academy_ids={academy for exam, academy in touched.distinct() if exam == exam_id},
+        )
 
 
 def _write_schemes(sync: _Sync, data: dict, exam_ids: dict[Any, int]) -> None:
@@ -485,7 +491,9 @@ def _write_schemes(sync: _Sync, data: dict, exam_ids: dict[Any, int]) -> None:
     kept = {(row["exam_id"], row["code"]) for row in rows}
     imported_exams = {exam_ids[record["code"]] for record in data["exams"]}
     stale = [
-        pk for (exam, code), pk in part_ids.items() if exam in imported_exams and (exam, code) not in kept
+        pk
+        for (exam, code), pk in part_ids.items()
+        if exam in imported_exams and (exam, code) not in kept
     ]
     Part.objects.filter(pk__in=stale).delete()
     sync.run(

@@ -214,3 +214,26 @@ class Registration(models.Model):
             )
         ]
         indexes = [models.Index(fields=["exam", "academy", "attendance"])]
+
+    def __str__(self) -> str:
+        return f"inscription #{self.pk}"
+
+
+class AcademyMarksVersion(models.Model):
+    """How many times the marks of one academy's scripts of an exam changed.
+
+    A simulation is stale when its academy's version moved (R-MASS-9); another
+    academy's harmonisation of the same national paper leaves it valid.
+    """
+
+    exam = models.ForeignKey(Exam, on_delete=models.CASCADE, related_name="+")
+    academy = models.ForeignKey(Academy, on_delete=models.CASCADE, related_name="+")
+    marks_version = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["exam", "academy"], name="academy_marks_version_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"version {self.marks_version}"

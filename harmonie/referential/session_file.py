@@ -187,7 +187,8 @@ def _validate_exam(record: dict, path: str) -> ExamRules:
             _fail(f"{path}.scheme", "une épreuve ponctuelle a besoin d'un barème")
         if total != max_mark:
             _fail(
-                f"{path}.scheme", f"somme des parties {_fmt(total)} ≠ note maximale {_fmt(max_mark)}"
+                f"{path}.scheme",
+                f"somme des parties {_fmt(total)} ≠ note maximale {_fmt(max_mark)}",
             )
     elif leaves:
         _fail(f"{path}.scheme", "une épreuve uniquement harmonisée n'a qu'une note globale")
@@ -307,7 +308,9 @@ def session_file_validate(*, data: Any, base_dir: Path, known: KnownKeys) -> Val
             _fail(f"{path}.school", "établissement obligatoire pour un compte établissement")
         if school is not None and school not in school_department:
             _fail(f"{path}.school", f"établissement « {school} » inconnu")
-        for mission_index, mission in enumerate(_list(record, "missions", f"{path}.", required=False)):
+        for mission_index, mission in enumerate(
+            _list(record, "missions", f"{path}.", required=False)
+        ):
             if not isinstance(mission, str) or mission not in exams:
                 _fail(f"{path}.missions[{mission_index}]", f"épreuve « {mission} » inconnue")
         for key in ("first_name", "last_name"):
@@ -415,7 +418,9 @@ def session_file_validate(*, data: Any, base_dir: Path, known: KnownKeys) -> Val
             for code, maximum in rules.leaves.items():
                 if code not in marks:
                     _fail(f"{path}.marks.{code}", "note manquante")
-                mark_check(marks[code], path=f"{path}.marks.{code}", maximum=maximum, step=rules.step)
+                mark_check(
+                    marks[code], path=f"{path}.marks.{code}", maximum=maximum, step=rules.step
+                )
             for code in marks:
                 if code not in rules.leaves:
                     _fail(f"{path}.marks.{code}", "partie inconnue du barème")

@@ -42,6 +42,12 @@ def validations_in_scope(*, user: User) -> QuerySet[Validation]:
 
 
 def validation_get_for_user(*, user: User, validation_id: int) -> Validation:
+    """The validation of the user's academy (404 otherwise); 403 for a role that reads no
+    delivery report (members, graders, schools), whatever the id."""
+    require(
+        allowed=user.role in REPORT_ROLES,
+        message="Votre rôle ne donne pas accès aux rapports de transmission.",
+    )
     validation = (
         validations_in_scope(user=user)
         .select_related("exam", "academy", "author")

@@ -10,7 +10,7 @@ pytestmark = pytest.mark.django_db
 
 
 def test_login_then_dashboard(client):
-    user = UserFactory(username="coord.nm")
+    UserFactory(username="coord.nm")
     response = client.post("/compte/connexion/", {"username": "coord.nm", "password": PASSWORD})
     assert response.status_code == 302
     assert client.get("/").status_code == 200

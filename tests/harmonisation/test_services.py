@@ -21,6 +21,7 @@ from harmonie.harmonisation.services import (
 )
 from harmonie.marking.models import Script
 from harmonie.referential.models import Exam
+from harmonie.referential.versions import marks_version_bump
 from tests.factories import BatchFactory, ExamFactory, ScriptFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -316,7 +317,25 @@ def test_population_cache_follows_the_marks_version(academy_world):
     Script.objects.filter(pk=academy_world["scripts"][0].pk).update(
         final_mark=Decimal(5), initial_mark=Decimal(5)
     )
-    Exam.objects.filter(code="FRA-ECRIT").update(marks_version=first.marks_version + 1)
+    marks_version_bump(exam_id=first.exam_id, academy_ids=[first.academy_id])
     second = simulation_create(user=user, exam_code="FRA-ECRIT", scenarios=[RAISE_2])
     before = {bar["mark"]: bar["count"] for bar in second.result["before"] if bar["count"]}
     assert before == {5.0: 1, 19.0: 1, 6.0: 1}
+
+
+def test_another_academys_harmonisation_leaves_my_simulation_valid(academy_world):
+    """R-MASS-9, R-MASS-10: on a national paper, a change in another academy does not make
+    this academy's simulation stale; a change in this academy does."""
+    user = academy_world["coordinator"]
+    mine = simulation_create(user=user, exam_code="FRA-ECRIT", scenarios=[RAISE_2])
+    other = UserFactory(coordinator=True, academy=academy_world["other_academy"])
+    theirs = simulation_create(user=other, exam_code="FRA-ECRIT", scenarios=[RAISE_2])
+    harmonisation_execute(user=other, exam_code="FRA-ECRIT", simulation_id=theirs.pk)
+    executed = harmonisation_execute(user=user, exam_code="FRA-ECRIT", simulation_id=mine.pk)
+    assert executed.pk
+    again = simulation_create(
+        user=user, exam_code="FRA-ECRIT", scenarios=[{"filter": {}, "action": {"type": "reset"}}]
+    )
+    marks_version_bump(exam_id=again.exam_id, academy_ids=[user.academy_id])
+    with pytest.raises(Conflict):
+        harmonisation_execute(user=user, exam_code="FRA-ECRIT", simulation_id=again.pk)

@@ -26,7 +26,9 @@ def test_member_without_mission_sees_nothing(client, academy_world, api_token):
     token = api_token(member)
     assert client.get("/api/v1/exams", headers={"Authorization": f"Bearer {token}"}).json() == []
     member.missions.add(academy_world["exam"])
-    assert len(client.get("/api/v1/exams", headers={"Authorization": f"Bearer {token}"}).json()) == 1
+    assert (
+        len(client.get("/api/v1/exams", headers={"Authorization": f"Bearer {token}"}).json()) == 1
+    )
 
 
 def test_coordinator_of_academy_without_candidates_sees_nothing(client, academy_world, api_token):
@@ -47,7 +49,13 @@ def test_school_sees_exam_of_its_candidates(academy_world):
 def test_dashboard_entries_by_role(academy_world):
     """R-ACC-2: the dashboard leads to statistics, unit, mass, history and validation."""
     page = login_client(academy_world["coordinator"]).get("/").content.decode()
-    for label in ("Statistiques", "Harmonisation unitaire", "Harmonisation en masse", "Historique", "Validation"):
+    for label in (
+        "Statistiques",
+        "Harmonisation unitaire",
+        "Harmonisation en masse",
+        "Historique",
+        "Validation",
+    ):
         assert label in page
     assert "Lots (verrouillage)" not in page
 
@@ -72,4 +80,5 @@ def test_school_dashboard_shows_the_last_validation_of_its_academy(academy_world
         mode="partial",
     )
     page = login_client(head).get("/").content.decode()
-    assert "Dernière validation" in page and "jamais" not in page
+    assert "Dernière validation" in page
+    assert "jamais" not in page

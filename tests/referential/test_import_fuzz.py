@@ -70,15 +70,18 @@ def test_malformed_file_is_refused_or_imported_never_crashes(tmp_path, mutations
         return
     path = session_write(tmp_path, json.loads(text) if "NaN" not in text else data)
     before = table_counts()
+    refused: SessionFileError | None = None
     try:
         with transaction.atomic():
             session_import(path=path)
             raise Rollback
-    except SessionFileError as refused:
-        assert refused.path and refused.message
-        assert table_counts() == before
+    except SessionFileError as error:
+        refused = error
     except Rollback:
-        pass
+        return
+    assert refused.path
+    assert refused.message
+    assert table_counts() == before
 
 
 @pytest.mark.parametrize(

@@ -38,11 +38,13 @@ def test_import_creates_everything_with_filter_columns(tmp_path):
     assert script.grader.username == "corr.dupont"
     assert script.locked is True
     blank = Script.objects.get(public_id="S-000002")
-    assert blank.special_mark == "CB" and blank.initial_mark is None
+    assert blank.special_mark == "CB"
+    assert blank.initial_mark is None
     unlocked = Script.objects.get(public_id="S-000003")
     assert unlocked.locked is False
     ho = Script.objects.get(public_id="S-000004")
-    assert ho.locked is True and ho.initial_mark == Decimal("12.5")
+    assert ho.locked is True
+    assert ho.initial_mark == Decimal("12.5")
     exam = Exam.objects.get(code="FRA-ECRIT")
     assert list(exam.parts.filter(is_leaf=True).values_list("code", flat=True)) == [
         "Q1",
@@ -111,7 +113,11 @@ BAD_FILES = [
     ("scripts/0/marks/Q2", -1, "scripts[0].marks.Q2 : -1 < 0"),
     ("scripts/0/marks/Q2", "douze", "scripts[0].marks.Q2 : nombre attendu"),
     ("scripts/0/special_mark", "ZZ", "scripts[0].special_mark : note particulière « ZZ » inconnue"),
-    ("candidates/0/school", "9999999X", "candidates[0].school : établissement « 9999999X » inconnu"),
+    (
+        "candidates/0/school",
+        "9999999X",
+        "candidates[0].school : établissement « 9999999X » inconnu",
+    ),
     ("scripts/1/id", "S-000001", "scripts[1].id : copie « S-000001 » en double"),
     ("scripts/1/candidate", "0123456789", "scripts[1] : le candidat a déjà une copie"),
     ("batches/0/grader", "corr.inconnu", "batches[0].grader : correcteur « corr.inconnu » inconnu"),
@@ -120,7 +126,11 @@ BAD_FILES = [
     ("users/0/role", "admin", "users[0].role : rôle « admin » inconnu"),
     ("registrations/0/attendance", "peut-être", "registrations[0].attendance"),
     ("scripts/0/pages", ["../etc/passwd"], "scripts[0].pages[0] : le chemin doit être relatif"),
-    ("scripts/0/pages", ["scans/absent.pdf"], "scripts[0].pages[0] : fichier « scans/absent.pdf » introuvable"),
+    (
+        "scripts/0/pages",
+        ["scans/absent.pdf"],
+        "scripts[0].pages[0] : fichier « scans/absent.pdf » introuvable",
+    ),
 ]
 
 
@@ -138,8 +148,15 @@ def test_bad_file_is_refused_whole_naming_the_path(tmp_path, where, value, messa
 def test_script_of_absent_candidate_is_refused(tmp_path):
     data = session_data()
     data["scripts"].append(
-        {"id": "S-000009", "candidate": "0123456792", "exam": "FRA-ECRIT", "subject": "SUJET-A",
-         "batch": "L-0001", "marks": {"Q1": 1, "Q2": 1, "P2": 1}, "special_mark": None}
+        {
+            "id": "S-000009",
+            "candidate": "0123456792",
+            "exam": "FRA-ECRIT",
+            "subject": "SUJET-A",
+            "batch": "L-0001",
+            "marks": {"Q1": 1, "Q2": 1, "P2": 1},
+            "special_mark": None,
+        }
     )
     with pytest.raises(SessionFileError, match="émargé absent"):
         session_import(path=session_write(tmp_path, data))
@@ -176,7 +193,9 @@ def test_pages_are_copied_under_scans_root(tmp_path, settings):
     session_import(path=session_write(tmp_path, data))
     script = Script.objects.get(public_id="S-000001")
     assert script.pages == ["BAC2026/scans/S-000001.pdf"]
-    assert (tmp_path / "store" / "BAC2026" / "scans" / "S-000001.pdf").read_bytes() == b"%PDF-1.4 test"
+    assert (
+        tmp_path / "store" / "BAC2026" / "scans" / "S-000001.pdf"
+    ).read_bytes() == b"%PDF-1.4 test"
 
 
 @pytest.mark.parametrize("key", ["special_mark", "subject", "batch"])

@@ -2,7 +2,7 @@ from django.core.management.base import BaseCommand, CommandParser
 
 from harmonie.accounts.models import Role, User
 
-DEMO_PASSWORD = "harmonie2026"
+DEMO_PASSWORD = "harmonie2026"  # noqa: S105 (demo data only, printed on purpose)
 
 
 class Command(BaseCommand):
