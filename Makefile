@@ -30,7 +30,7 @@ install-dev: $(VENV)/.installed-dev assets
 harmonie/static/vendor/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	mkdir -p harmonie/static/vendor
-	cp node_modules/htmx.org/dist/htmx.min.js node_modules/chart.js/dist/chart.umd.min.js harmonie/static/vendor/
+	cp node_modules/htmx.org/dist/htmx.min.js node_modules/chart.js/dist/chart.umd.min.js node_modules/chart.js/dist/chart.umd.min.js.map harmonie/static/vendor/
 	touch $@
 
 assets: harmonie/static/vendor/.installed

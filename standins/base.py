@@ -11,8 +11,8 @@ Protocol (what Harmonie's adapters speak, API.md §3):
 - ``GET /health``.
 - Controls for tests and the demo, under ``/control/``: ``hand-entered`` (values typed by
   hand in the remote system), ``refuse`` (refs the system will refuse, with the reason),
-  ``faults`` (fail, hang past the client's time-out, be slow, answer garbage, drop the
-  answer after applying), ``state`` (what is stored, how often each record was written and
+  ``faults`` (fail, hang past the client's time-out always or at random, be slow, answer
+  garbage, drop the answer after applying), ``state`` (what is stored, how often each record was written and
   each message applied), ``reset``.
 """
 
@@ -51,6 +51,11 @@ class Faults:
     garbage_next: int = 0  # apply, then answer 200 with a body that is not the protocol
     drop_next: int = 0  # apply, then close the connection without answering
     delay_after_apply: float = 0.0  # apply, then wait this long before answering
+    # Occasional time-outs: with these probabilities, wait `hang_for` seconds before
+    # applying (nothing applied) or after applying (applied, the answer comes too late).
+    hang_rate: float = 0.0
+    late_rate: float = 0.0
+    hang_for: float = 0.0
 
     def update(self, values: dict[str, Any]) -> None:
         for name, value in values.items():
@@ -80,7 +85,7 @@ class StandIn:
         self.lock = threading.Lock()
         self.faults = Faults()
         self.random = random.Random()
-        self.counters = {"received": 0, "applied": 0, "replayed": 0, "failed": 0}
+        self.counters = {"received": 0, "applied": 0, "replayed": 0, "failed": 0, "slowed": 0}
         self.db = sqlite3.connect(str(db_path), check_same_thread=False, isolation_level=None)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
@@ -318,8 +323,13 @@ class Handler(BaseHTTPRequestHandler):
         faults = standin.faults
         with standin.lock:
             standin.counters["received"] += 1
+            hang_now = faults.hang_rate > 0 and standin.random.random() < faults.hang_rate
+            late_now = faults.late_rate > 0 and standin.random.random() < faults.late_rate
+            standin.counters["slowed"] += int(hang_now) + int(late_now)
         if faults.hang:
             time.sleep(faults.hang)
+        if hang_now:
+            time.sleep(faults.hang_for)
         if faults.delay:
             time.sleep(faults.delay)
         key = self.headers.get("Idempotency-Key", "").strip()
@@ -344,6 +354,8 @@ class Handler(BaseHTTPRequestHandler):
                 faults.drop_next -= 1
         if status == 200 and faults.delay_after_apply:
             time.sleep(faults.delay_after_apply)
+        if status == 200 and late_now:
+            time.sleep(faults.hang_for)
         if garbage:
             self._answer(200, None, raw=b"<html><body>Erreur interne</body></html>")
         elif drop:
