@@ -16,7 +16,7 @@ def manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
         env={**clean, **env},
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=300,
     )
 
 
@@ -44,3 +44,22 @@ def test_production_refuses_to_start_without_secret_key(tmp_path):
     )
     assert result.returncode != 0
     assert "HARMONIE_SECRET_KEY doit être défini en production." in result.stderr
+
+
+def test_collectstatic_passes_with_production_storage(tmp_path):
+    """Production serves hashed, compressed files: every referenced file must exist
+    (Chart.js points at its source map, which `make assets` must copy)."""
+    result = manage(
+        "collectstatic",
+        "--no-input",
+        env={
+            "HARMONIE_PRODUCTION": "1",
+            "HARMONIE_SECRET_KEY": "k" * 20 + "x9Q!z" * 10,
+            "HARMONIE_STATIC_ROOT": str(tmp_path / "static"),
+            # Hashing checks every reference; compressing thousands of icons only costs time.
+            "HARMONIE_STATIC_COMPRESS": "0",
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        },
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert list((tmp_path / "static" / "vendor").glob("chart.umd.min.*.js"))
