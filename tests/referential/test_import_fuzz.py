@@ -95,3 +95,71 @@ def test_garbage_bytes_are_refused(tmp_path, content):
     with pytest.raises(SessionFileError):
         session_import(path=path)
     assert table_counts() == before
+
+
+def _fingerprint() -> list:
+    """Every row of the imported tables, every column: « unchanged » means unchanged."""
+    from django.apps import apps
+
+    return [
+        list(model.objects.order_by("pk").values())
+        for model in apps.get_models()
+        if model._meta.app_label in ("referential", "marking", "accounts", "audit")
+    ]
+
+
+def _delete(data, path, _value=None):
+    target = data
+    for key in path[:-1]:
+        target = target[key]
+    del target[path[-1]]
+
+
+def _duplicate(data, path, _value=None):
+    target = data
+    for key in path[:-1]:
+        target = target[key]
+    if isinstance(target, list):
+        target.append(json.loads(json.dumps(target[path[-1]])))
+
+
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    mutations=st.lists(
+        st.tuples(
+            st.sampled_from(PATHS), st.sampled_from(["replace", "delete", "duplicate"]), JUNK
+        ),
+        min_size=1,
+        max_size=3,
+    )
+)
+def test_malformed_reimport_leaves_an_imported_session_unchanged(tmp_path, mutations):
+    """API.md §1: over an imported session, a malformed file (junk values, missing keys,
+    duplicated entries) is refused whole and no row changes, not only no row count."""
+    session_import(path=session_write(tmp_path, session_data()))
+    data = session_data()
+    operations = {"replace": _replace, "delete": _delete, "duplicate": _duplicate}
+    for path, operation, value in mutations:
+        try:
+            operations[operation](data, path, value)
+        except (KeyError, IndexError, TypeError):
+            continue
+    mutated = tmp_path / "mutated.json"
+    mutated.write_text(json.dumps(data, ensure_ascii=False, allow_nan=True), encoding="utf-8")
+    before = _fingerprint()
+    refused: SessionFileError | None = None
+    try:
+        with transaction.atomic():
+            session_import(path=mutated)
+            raise Rollback
+    except SessionFileError as error:
+        refused = error
+    except Rollback:
+        return
+    assert refused.path
+    assert refused.message
+    assert _fingerprint() == before
