@@ -64,6 +64,7 @@ format: install-dev
 
 # The whole suite on the embedded database (browser tests skip without Chromium).
 test: install-dev
+	mkdir -p var
 	$(PY) manage.py makemigrations --check --dry-run -v 0
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest
