@@ -107,3 +107,13 @@ def browser_login(page):
         page.wait_for_url("**/")
 
     return login
+
+
+@pytest.fixture(autouse=True)
+def _cache_cleared():
+    """Cached answers are keyed by marks versions that tests' factories do not bump."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()

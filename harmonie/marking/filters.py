@@ -6,12 +6,15 @@ apply to the global final mark, or to one part's mark (sum of its leaves as mark
 `mark_part` is set. Everything is applied in SQL and works on SQLite and PostgreSQL.
 """
 
+import hashlib
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.apps import apps
+from django.core.cache import cache
 from django.db.models import Count, DecimalField, Q, QuerySet, Value
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast, Coalesce
@@ -30,6 +33,7 @@ from harmonie.referential.models import (
     School,
     Subject,
 )
+from harmonie.referential.versions import academy_marks_version
 
 LIST_KEYS: tuple[str, ...] = (
     "departments",
@@ -391,7 +395,35 @@ def filter_options(
     of the exam that match every OTHER key of the filter, with their count.
 
     `locked_only` restricts to scripts of locked batches (the unit-harmonisation list).
+    Answers are cached under the academy's marks version: every service that changes a
+    mark or a lock state bumps it, so a cached answer is never stale. Eight GROUP BYs
+    over an academy's scripts are the heaviest part of the list, statistics and
+    harmonisation pages.
     """
+    scope = f"academy:{user.academy_id}" if user.role in ACADEMY_ROLES else f"user:{user.pk}"
+    version = academy_marks_version(exam_id=exam.pk, academy_id=user.academy_id)
+    key = (
+        "filter-options:"
+        + hashlib.sha256(
+            json.dumps(
+                [exam.pk, scope, version, locked_only, script_filter.as_dict()],
+                sort_keys=True,
+                default=str,
+            ).encode()
+        ).hexdigest()
+    )
+    options = cache.get(key)
+    if options is None:
+        options = _filter_options_compute(
+            user=user, exam=exam, script_filter=script_filter, locked_only=locked_only
+        )
+        cache.set(key, options, timeout=3600)
+    return options
+
+
+def _filter_options_compute(
+    *, user: User, exam: Exam, script_filter: ScriptFilter, locked_only: bool
+) -> dict[str, list[dict]]:
     base = scripts_in_scope(user=user, exam=exam)
     if locked_only:
         base = base.filter(locked=True)

@@ -214,3 +214,19 @@ def test_harmonisation_only_exam_has_no_part(db):
         scripts_filter(scripts=scripts_in_scope(user=user, exam=exam), script_filter=parsed).count()
         == 1
     )
+
+
+def test_filter_options_cache_follows_the_marks_version(academy_world):
+    """R-MASS-5: cached linked choices are recomputed after any change of the academy's marks."""
+    from harmonie.marking.batches import batch_unlock
+    from harmonie.marking.filters import ScriptFilter, filter_options
+    from tests.factories import UserFactory
+
+    user = academy_world["coordinator"]
+    exam = academy_world["exam"]
+    before = filter_options(user=user, exam=exam, script_filter=ScriptFilter(), locked_only=True)
+    officer = UserFactory(exam_officer=True, academy=academy_world["academy"])
+    batch_unlock(user=officer, code=academy_world["locked_batch"].code)
+    after = filter_options(user=user, exam=exam, script_filter=ScriptFilter(), locked_only=True)
+    assert sum(o["count"] for o in before["batches"]) == 3
+    assert after["batches"] == []
