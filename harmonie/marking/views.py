@@ -35,6 +35,7 @@ from harmonie.marking.selectors import (
     script_list,
     script_neighbours,
 )
+from harmonie.pages import refused_page
 
 LIST_KEYS = ("q", "sort", "cursor", "limit")
 COLUMNS = [
@@ -86,15 +87,6 @@ def _scheme_rows(scheme: list[dict], marks: dict, depth: int = 0) -> list[dict]:
     return rows
 
 
-def _error_page(request: HttpRequest, error: DomainError, *, title: str) -> HttpResponse:
-    return render(
-        request,
-        "marking/error.html",
-        {"page_title": title, "message": error.message, "breadcrumb": {"current": title}},
-        status=error.status,
-    )
-
-
 def _statistics_url(exam_code: str) -> str | None:
     try:
         return reverse("statistics:exam", args=[exam_code])
@@ -131,7 +123,7 @@ def script_list_page(request: HttpRequest, exam_code: str) -> HttpResponse:
         exam = exam_get_for_user(user=request.user, code=exam_code)
         has_locked = unit_scripts(user=request.user, exam=exam).exists()
     except DomainError as error:
-        return _error_page(request, error, title=title)
+        return refused_page(request, error, title=title)
     context: dict = {
         "exam": exam,
         "page_title": f"{title} — {exam.code}",
@@ -219,7 +211,7 @@ def script_viewer(request: HttpRequest, public_id: str) -> HttpResponse:
     try:
         script, access = script_get_for_user(user=request.user, public_id=public_id)
     except DomainError as error:
-        return _error_page(request, error, title=title)
+        return refused_page(request, error, title=title)
     exam = script.exam
     detail = script_detail(script=script, can_edit=access.can_edit, mode=access.mode.value)
     previous_url = next_url = None
@@ -305,7 +297,7 @@ def grader_batches_page(request: HttpRequest, exam_code: str | None = None) -> H
             raise Forbidden("Cette page est réservée aux correcteurs.")
         batches = grader_batches(user=request.user, exam=exam)
     except DomainError as error:
-        return _error_page(request, error, title=title)
+        return refused_page(request, error, title=title)
     return render(
         request,
         "marking/grader_batches.html",
@@ -322,7 +314,7 @@ def grader_batch_page(request: HttpRequest, code: str) -> HttpResponse:
             raise Forbidden("Cette page est réservée aux correcteurs.")
         batch, rows = batch_scripts(user=request.user, code=code)
     except DomainError as error:
-        return _error_page(request, error, title=title)
+        return refused_page(request, error, title=title)
     return render(
         request,
         "marking/grader_batch.html",
@@ -349,6 +341,6 @@ def grader_batch_lock(request: HttpRequest, code: str) -> HttpResponse:
             raise Forbidden("Cette page est réservée aux correcteurs.")
         batch_lock(user=request.user, code=code)
     except DomainError as error:
-        return _error_page(request, error, title=f"Lot {code}")
+        return refused_page(request, error, title=f"Lot {code}")
     messages.success(request, f"Lot {code} verrouillé : la correction est terminée.")
     return redirect("marking:grader_batch", code=code)

@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET, require_POST
 from harmonie.accounts.permissions import exam_abilities, exams_for_user
 from harmonie.errors import DomainError, NotFound
 from harmonie.marking.batches import batch_lock, batch_unlock
+from harmonie.pages import refused_page
 from harmonie.validation.archives import school_archive_request, school_download
 from harmonie.validation.permissions import (
     exam_for_batches,
@@ -33,21 +34,6 @@ from harmonie.validation.selectors import (
 from harmonie.validation.services import validation_execute, validation_retry
 
 
-def _refused(request: HttpRequest, error: DomainError) -> HttpResponse:
-    """A refused action as a French page with the error's status (404, 403, 409...)."""
-    return render(
-        request,
-        "validation/refused.html",
-        {
-            "page_title": "Action impossible",
-            "message": error.message,
-            "status": error.status,
-            "breadcrumb": {"current": "Action impossible"},
-        },
-        status=error.status,
-    )
-
-
 def _is_htmx(request: HttpRequest) -> bool:
     return request.headers.get("HX-Request") == "true"
 
@@ -61,7 +47,7 @@ def preview(request: HttpRequest, exam_code: str) -> HttpResponse:
     try:
         exam = exam_for_validation(user=request.user, code=exam_code)
     except DomainError as error:
-        return _refused(request, error)
+        return refused_page(request, error)
     return render(
         request,
         "validation/preview.html",
@@ -82,7 +68,7 @@ def execute(request: HttpRequest, exam_code: str) -> HttpResponse:
         validation = validation_execute(user=request.user, exam_code=exam_code)
     except DomainError as error:
         if error.status in (403, 404):
-            return _refused(request, error)
+            return refused_page(request, error)
         messages.error(request, error.message)
         return redirect("validation:preview", exam_code)
     messages.success(
@@ -98,7 +84,7 @@ def report(request: HttpRequest, validation_id: int) -> HttpResponse:
     try:
         validation = validation_get_for_user(user=request.user, validation_id=validation_id)
     except DomainError as error:
-        return _refused(request, error)
+        return refused_page(request, error)
     context = {
         "validation": validation,
         "report": validation_report(validation=validation),
@@ -133,7 +119,7 @@ def retry(request: HttpRequest, validation_id: int) -> HttpResponse:
         count = validation_retry(user=request.user, validation_id=validation_id)
     except DomainError as error:
         if error.status in (403, 404):
-            return _refused(request, error)
+            return refused_page(request, error)
         messages.error(request, error.message)
     else:
         messages.success(request, f"{count} message(s) relancé(s).")
@@ -149,7 +135,7 @@ def batches(request: HttpRequest, exam_code: str) -> HttpResponse:
     try:
         exam = exam_for_batches(user=request.user, code=exam_code)
     except DomainError as error:
-        return _refused(request, error)
+        return refused_page(request, error)
     query = request.GET.get("q", "").strip()[:64]
     state = request.GET.get("etat", "")
     found = batches_for_office(
@@ -177,13 +163,13 @@ def batch_toggle(request: HttpRequest, code: str, action: str) -> HttpResponse:
     """Lock or unlock (R-VAL-9); htmx gets the updated row, a plain form the page again."""
     service = {"verrouiller": batch_lock, "deverrouiller": batch_unlock}.get(action)
     if service is None:
-        return _refused(request, NotFound("Action inconnue."))
+        return refused_page(request, NotFound("Action inconnue."))
     try:
         batch = service(user=request.user, code=code)
     except DomainError as error:
         if _is_htmx(request):
             return HttpResponse(error.message, status=error.status)
-        return _refused(request, error)
+        return refused_page(request, error)
     if not _is_htmx(request):
         messages.success(
             request, f"Lot {batch.code} {'verrouillé' if batch.locked else 'déverrouillé'}."
@@ -213,7 +199,7 @@ def school_scripts(request: HttpRequest) -> HttpResponse:
     try:
         school = school_for_downloads(user=request.user)
     except DomainError as error:
-        return _refused(request, error)
+        return refused_page(request, error)
     exams = [
         school_exam(exam=exam, school=school)
         for exam in exams_for_user(user=request.user).order_by("code")
@@ -244,7 +230,7 @@ def school_exam_page(request: HttpRequest, exam_code: str) -> HttpResponse:
     try:
         context = _school_exam_context(request, exam_code)
     except DomainError as error:
-        return _refused(request, error)
+        return refused_page(request, error)
     status = 200 if context["entry"].available else 404
     template = (
         "validation/_school_archive.html" if _is_htmx(request) else "validation/school_exam.html"
@@ -275,7 +261,7 @@ def school_prepare(request: HttpRequest, exam_code: str) -> HttpResponse:
     try:
         school_archive_request(user=request.user, uai=None, exam_code=exam_code)
     except DomainError as error:
-        return _refused(request, error)
+        return refused_page(request, error)
     return redirect("validation:school_exam", exam_code)
 
 
@@ -285,7 +271,7 @@ def school_zip(request: HttpRequest, exam_code: str) -> HttpResponse:
     try:
         download = school_download(user=request.user, uai=None, exam_code=exam_code)
     except DomainError as error:
-        return _refused(request, error)
+        return refused_page(request, error)
     if download.stream is None and download.path is None:
         messages.info(request, "Le fichier zip est en préparation : il sera bientôt disponible.")
         return redirect("validation:school_exam", exam_code)
