@@ -7,65 +7,14 @@ of a production deployment (HARMONIE_PRODUCTION=1: secure cookies, HTTPS CSRF ch
 """
 
 import itertools
-import json
-import os
 import random
 from urllib.parse import urlencode
 
 from locust import FastHttpUser, between, task
+from mix import CONFIG, EXAM, SORTS, _filter, _query, _scenarios
 
-CONFIG = json.loads(open(os.environ["LOAD_CONFIG"], encoding="utf-8").read())  # noqa: SIM115
-EXAM = CONFIG["exam"]
 SESSIONS = itertools.cycle(CONFIG["sessions"])
 WAIT = CONFIG.get("wait", [1.0, 3.0])
-SORTS = ["id", "-id", "mark", "-mark", "school", "grader", "department", "-subject"]
-
-
-def _filter() -> dict[str, object]:
-    """A filter as a coordinator would pick one: often one school or qualification, marks."""
-    choice = random.random()
-    if choice < 0.2:
-        return {}
-    if choice < 0.4:
-        return {"schools": random.sample(CONFIG["schools"], k=random.randint(1, 3))}
-    if choice < 0.55:
-        return {"qualifications": [random.choice(CONFIG["qualifications"])]}
-    if choice < 0.7:
-        return {"departments": [random.choice(CONFIG["departments"])]}
-    if choice < 0.8:
-        return {"graders": [random.choice(CONFIG["graders"])]}
-    low = random.randint(0, 14)
-    return {"mark_min": low, "mark_max": low + random.randint(2, 6)}
-
-
-def _query(filter_: dict[str, object]) -> list[tuple[str, str]]:
-    pairs = []
-    for key, value in filter_.items():
-        for item in value if isinstance(value, list) else [value]:
-            pairs.append((key, str(item)))
-    return pairs
-
-
-def _scenarios() -> list[dict]:
-    low = random.randint(0, 10)
-    scenarios = [
-        {
-            "filter": {"mark_min": low, "mark_max": low + random.randint(2, 6)},
-            "action": {"type": "raise", "points": random.choice([0.5, 1, 1.5])},
-        }
-    ]
-    if random.random() < 0.5:
-        scenarios.append(
-            {
-                "filter": {"qualifications": [random.choice(CONFIG["qualifications"])]},
-                "action": {"type": "lower", "points": 0.5},
-            }
-        )
-    if random.random() < 0.3:
-        scenarios.append(
-            {"filter": {"mark_part": "P1", "mark_min": 6}, "action": {"type": "reset"}}
-        )
-    return scenarios
 
 
 class Coordinator(FastHttpUser):

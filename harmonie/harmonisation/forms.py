@@ -84,9 +84,12 @@ def scenario_context(*, user: User, exam: Exam, scenario: dict, index: int) -> d
         parsed = script_filter_parse(data=raw_filter, exam=exam, user=user)
     except InvalidInput:
         parsed = ScriptFilter()
-    options = filter_options(user=user, exam=exam, script_filter=parsed)
+    shown = BLOCKS_MARKED if exam.is_marked else BLOCKS_HARMONISATION_ONLY
+    options = filter_options(
+        user=user, exam=exam, script_filter=parsed, keys=tuple(k for _, keys in shown for k in keys)
+    )
     blocks = []
-    for title, keys in BLOCKS_MARKED if exam.is_marked else BLOCKS_HARMONISATION_ONLY:
+    for title, keys in shown:
         fields = []
         for key in keys:
             selected = set(getattr(parsed, key))
@@ -119,7 +122,7 @@ def exam_parts(*, exam: Exam) -> list[dict]:
 
 
 def display_options(*, user: User, exam: Exam) -> list[dict]:
-    options = filter_options(user=user, exam=exam, script_filter=ScriptFilter())
+    options = filter_options(user=user, exam=exam, script_filter=ScriptFilter(), keys=DISPLAY_KEYS)
     return [
         {"key": key, "label": LABELS.get(key, key), "options": options[key]} for key in DISPLAY_KEYS
     ]

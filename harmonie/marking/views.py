@@ -38,6 +38,8 @@ from harmonie.marking.selectors import (
 from harmonie.pages import refused_page
 
 LIST_KEYS = ("q", "sort", "cursor", "limit")
+# The linked lists the page shows (marking/_script_results.html).
+PAGE_FILTER_KEYS = ("departments", "schools", "graders", "subjects", "qualifications", "batches")
 COLUMNS = [
     ("id", "Copie"),
     ("mark", "Note finale"),
@@ -155,7 +157,11 @@ def script_list_page(request: HttpRequest, exam_code: str) -> HttpResponse:
             {}
             if table_only
             else filter_options(
-                user=request.user, exam=exam, script_filter=script_filter, locked_only=True
+                user=request.user,
+                exam=exam,
+                script_filter=script_filter,
+                locked_only=True,
+                keys=PAGE_FILTER_KEYS,
             )
         )
         state = _state_query(script_filter, params)

@@ -230,3 +230,97 @@ def test_filter_options_cache_follows_the_marks_version(academy_world):
     after = filter_options(user=user, exam=exam, script_filter=ScriptFilter(), locked_only=True)
     assert sum(o["count"] for o in before["batches"]) == 3
     assert after["batches"] == []
+
+
+def _script_queries(captured) -> list[str]:
+    return [q["sql"] for q in captured.captured_queries if "marking_script" in q["sql"]]
+
+
+def test_filter_options_count_each_key_under_the_other_keys(academy_world):
+    """R-MASS-5: with several keys chosen, each list counts the scripts matching every
+    OTHER key (one grouped scan per distinct filter on PostgreSQL, one query per key on
+    SQLite): the same counts as filtering and counting key by key."""
+    from dataclasses import replace
+
+    from harmonie.marking.filters import LIST_KEYS
+
+    world = academy_world
+    first, second = world["scripts"][0], world["scripts"][1]
+    chosen = ScriptFilter(
+        departments=(first.department.code, second.department.code),
+        qualifications=(first.qualification.code,),
+        mark_min=Decimal("0"),
+    )
+    options = filter_options(user=world["coordinator"], exam=world["exam"], script_filter=chosen)
+    lookups = {
+        "departments": "department__code",
+        "schools": "school__uai",
+        "class_groups": "class_group__code",
+        "qualifications": "qualification__code",
+        "juries": "jury__code",
+        "graders": "grader__username",
+        "batches": "batch__code",
+        "subjects": "subject__code",
+    }
+    for key in LIST_KEYS:
+        matching = scripts_filter(
+            scripts=_scope(world), script_filter=replace(chosen, **{key: ()})
+        ).exclude(**{lookups[key]: None})
+        expected: dict[str, int] = {}
+        for value in matching.values_list(lookups[key], flat=True):
+            expected[value] = expected.get(value, 0) + 1
+        assert {o["value"]: o["count"] for o in options[key]} == expected, key
+
+
+def test_filter_options_keys_and_cache_per_key(academy_world):
+    """R-MASS-5: a page asks only for the lists it shows; a list's counts depend only on
+    the OTHER keys, so changing its own selection is answered from the cache."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    world = academy_world
+    user, exam = world["coordinator"], world["exam"]
+    schools = sorted(script.school.uai for script in world["scripts"])
+    options = filter_options(
+        user=user, exam=exam, script_filter=ScriptFilter(schools=(schools[0],)), keys=("schools",)
+    )
+    assert list(options) == ["schools"]
+    assert len(options["schools"]) == 4
+    with CaptureQueriesContext(connection) as captured:
+        again = filter_options(
+            user=user,
+            exam=exam,
+            script_filter=ScriptFilter(schools=(schools[1],)),
+            keys=("schools",),
+        )
+    assert again == options
+    assert _script_queries(captured) == []
+    with CaptureQueriesContext(connection) as captured:
+        linked = filter_options(
+            user=user,
+            exam=exam,
+            script_filter=ScriptFilter(schools=(schools[1],)),
+            keys=("schools", "departments"),
+        )
+    # Only the departments were counted: the schools came from the cache.
+    assert len(_script_queries(captured)) == 1
+    assert len(linked["departments"]) == 1
+
+
+def test_select_options_escape_and_select():
+    """R-UNIT-3: the linked lists' options are escaped, counted and keep the selection."""
+    from harmonie.marking.templatetags.marking_tags import select_options
+
+    html = select_options(
+        [
+            {"value": "A<1>", "label": 'École "Jean" & co', "count": 3},
+            {"value": "B", "label": "B", "count": 1, "selected": True},
+            {"value": "C", "label": "C", "count": 2},
+        ],
+        {"A<1>"},
+    )
+    assert html == (
+        '<option value="A&lt;1&gt;" selected>École &quot;Jean&quot; &amp; co (3)</option>'
+        '<option value="B" selected>B (1)</option>'
+        '<option value="C">C (2)</option>'
+    )
