@@ -159,9 +159,7 @@ class CandidateFactory(DjangoModelFactory):
 
     number = factory.Sequence(lambda n: f"{9000000000 + n}")
     school = factory.SubFactory(SchoolFactory)
-    class_group = factory.LazyAttribute(
-        lambda o: ClassGroupFactory(school=o.school, code="1STMG1")
-    )
+    class_group = factory.LazyAttribute(lambda o: ClassGroupFactory(school=o.school, code="1STMG1"))
     qualification = factory.SubFactory(QualificationFactory)
     jury = factory.LazyAttribute(lambda o: JuryFactory(academy=o.school.department.academy))
     fraud = False
@@ -227,9 +225,9 @@ class ScriptFactory(DjangoModelFactory):
     grader = factory.LazyAttribute(lambda o: o.batch.grader if o.batch else None)
     locked = factory.LazyAttribute(lambda o: o.batch.locked if o.batch else True)
     marks = factory.LazyAttribute(
-        lambda o: {"Q1": 3, "Q2": 4.5, "P2": 7}
-        if o.exam.kind == ExamKind.MARKED
-        else {"global": 12.5}
+        lambda o: (
+            {"Q1": 3, "Q2": 4.5, "P2": 7} if o.exam.kind == ExamKind.MARKED else {"global": 12.5}
+        )
     )
     special_mark = None
     initial_mark = factory.LazyAttribute(

@@ -408,15 +408,10 @@ def filter_options(
     version, so a cached answer is never stale. Keys that share one filter are counted
     in one scan (GROUPING SETS on PostgreSQL).
     """
-    if user.role in ACADEMY_ROLES:
-        scope = f"academy:{user.academy_id}"
-        version = academy_marks_version(exam_id=exam.pk, academy_id=user.academy_id)
-    else:  # only academy roles filter today; any other scope follows every change
-        scope, version = f"user:{user.pk}", exam.marks_version
-    head = [exam.pk, scope, version, locked_only]
+    head = [*marks_cache_head(user=user, exam=exam), locked_only]
     others = {key: replace(script_filter, **{key: ()}) for key in keys}
     cache_keys = {
-        key: _cache_key("filter-counts", *head, key, others[key].as_dict()) for key in keys
+        key: cache_key("filter-counts", *head, key, others[key].as_dict()) for key in keys
     }
     found = cache.get_many(list(cache_keys.values()))
     counts = {key: found[cache_keys[key]] for key in keys if cache_keys[key] in found}
@@ -447,7 +442,18 @@ def filter_options(
     return options
 
 
-def _cache_key(*parts: Any) -> str:
+def marks_cache_head(*, user: User, exam: Exam) -> list:
+    """What an answer computed from the user's scripts of the exam is cached under: the
+    scope and the marks version that every change of those scripts bumps."""
+    if user.role in ACADEMY_ROLES:
+        version = academy_marks_version(exam_id=exam.pk, academy_id=user.academy_id)
+        return [exam.pk, f"academy:{user.academy_id}", version]
+    # Other scopes follow every change of the exam.
+    return [exam.pk, f"user:{user.pk}", exam.marks_version]
+
+
+def cache_key(*parts: Any) -> str:
+    """A cache key from JSON-able parts, the first naming what is cached."""
     text = json.dumps(parts, sort_keys=True, default=str)
     return f"{parts[0]}:" + hashlib.sha256(text.encode()).hexdigest()
 
@@ -488,12 +494,12 @@ def _option_counts(scripts: QuerySet[Script], keys: list[str]) -> dict[str, dict
 
 def _option_labels_cached(key: str, ids: set[int], *, head: list) -> dict[int, tuple[str, str]]:
     """`_option_labels` through the cache, under the exam's marks version (an import bumps it)."""
-    cache_key = _cache_key("filter-labels", *head, key)
-    labels: dict[int, tuple[str, str]] = cache.get(cache_key) or {}
+    stored = cache_key("filter-labels", *head, key)
+    labels: dict[int, tuple[str, str]] = cache.get(stored) or {}
     unknown = ids - labels.keys()
     if unknown:
         labels = {**labels, **_option_labels(key, unknown)}
-        cache.set(cache_key, labels, timeout=3600)
+        cache.set(stored, labels, timeout=3600)
     return labels
 
 

@@ -10,13 +10,20 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from django.core.cache import cache
 from django.db import connection
 from django.db.models import Count, F, QuerySet, Sum
 
 from harmonie.accounts.models import User
 from harmonie.accounts.permissions import scripts_in_scope
 from harmonie.errors import InvalidInput
-from harmonie.marking.filters import ScriptFilter, script_filter_parse, scripts_filter
+from harmonie.marking.filters import (
+    ScriptFilter,
+    cache_key,
+    marks_cache_head,
+    script_filter_parse,
+    scripts_filter,
+)
 from harmonie.marking.models import Script
 from harmonie.referential.models import Exam, Qualification, School
 from harmonie.statistics.rules import (
@@ -270,8 +277,26 @@ def exam_statistics(
     """Distribution, summary and means by school, qualification and grader (R-MASS-13).
 
     Numeric final marks only; special marks (AB, CB, ...) are counted apart, and scripts
-    not marked yet (neither mark nor special mark) are counted as `unmarked`.
+    not marked yet (neither mark nor special mark) are counted as `unmarked`. Cached
+    under the marks version of the user's scope, which every change of a mark bumps.
     """
+    key = cache_key(
+        "statistics", *marks_cache_head(user=user, exam=exam), locked_only, script_filter.as_dict()
+    )
+    computed = cache.get(key)
+    if computed is None:
+        computed = _statistics_compute(
+            user=user, exam=exam, script_filter=script_filter, locked_only=locked_only
+        )
+        cache.set(key, computed, timeout=3600)
+    return ExamStatistics(
+        exam=exam, script_filter=script_filter, locked_only=locked_only, **computed
+    )
+
+
+def _statistics_compute(
+    *, user: User, exam: Exam, script_filter: ScriptFilter, locked_only: bool
+) -> dict[str, Any]:
     scripts = statistics_scripts(
         user=user, exam=exam, script_filter=script_filter, locked_only=locked_only
     )
@@ -281,10 +306,7 @@ def exam_statistics(
         aggregates = aggregates_per_table(scripts)
     values = [float(value) for value, _ in aggregates.by_value]
     counts = [n for _, n in aggregates.by_value]
-    return ExamStatistics(
-        exam=exam,
-        script_filter=script_filter,
-        locked_only=locked_only,
+    return dict(
         summary=summary_compute(marks=values, counts=counts),
         histogram=histogram_compute(
             marks=values, counts=counts, maximum=exam.max_mark, step=exam.step

@@ -19,4 +19,6 @@ def test_wrong_password_is_answered_in_french(page, academy_world):
     page.fill("#id_username", academy_world["coordinator"].username)
     page.fill("#id_password", "mauvais")
     page.click("button[type=submit]")
-    assert page.get_by_test_id("login-error").inner_text() == "Identifiant ou mot de passe incorrect."
+    assert (
+        page.get_by_test_id("login-error").inner_text() == "Identifiant ou mot de passe incorrect."
+    )

@@ -200,3 +200,28 @@ def test_harmonisation_only_exam_has_no_grader_rows():
     assert stats.summary.mean == pytest.approx(9.75)
     assert stats.by_grader == []
     assert [row.summary.count for row in stats.by_school] == [2]
+
+
+def test_cached_statistics_follow_a_unit_harmonisation(academy_world):
+    """R-MASS-13, R-UNIT-4: statistics are cached under the academy's marks version; a
+    coordinator's correction of one script shows at once."""
+    from harmonie.marking.services import script_marking_update
+
+    world = academy_world
+    user, exam = world["coordinator"], world["exam"]
+    before = exam_statistics(user=user, exam=exam, script_filter=ScriptFilter())
+    assert exam_statistics(user=user, exam=exam, script_filter=ScriptFilter()) == before
+    script = world["scripts"][0]
+    updated = script_marking_update(
+        user=user,
+        public_id=script.public_id,
+        marks={"Q1": 0, "Q2": 0, "P2": 0},
+        special_mark=None,
+        annotations=[],
+    )
+    after = exam_statistics(user=user, exam=exam, script_filter=ScriptFilter())
+    assert after != before
+    assert (
+        _counts(after).get(updated.final_mark, 0) == _counts(before).get(updated.final_mark, 0) + 1
+    )
+    assert sum(_counts(after).values()) == sum(_counts(before).values())

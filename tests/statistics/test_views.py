@@ -1,6 +1,7 @@
 """The statistics page and its exports (R-MASS-13, R-UNIT-5, R-MASS-7, R-ACC-1, R-UNIT-2)."""
 
 import io
+from decimal import Decimal
 
 import pytest
 from openpyxl import load_workbook
@@ -152,3 +153,26 @@ def test_unit_harmonisation_list_one_click_away_with_the_same_filter(academy_wor
     )
     member_html = login_client(member).get(PAGE).content.decode()
     assert 'data-testid="script-list-link"' not in member_html
+
+
+def test_group_rows_write_marks_as_floatformat_does():
+    """R-MASS-13: the group tables write means and deviations as the French reader
+    expects (two decimals, comma, half up), exactly as Django's floatformat:2."""
+    from django.template.defaultfilters import floatformat
+    from django.utils import translation
+
+    from harmonie.statistics.templatetags.statistics_tags import group_rows, two_decimals
+
+    with translation.override("fr"):
+        for value in (12.345, 2.675, 1234.5, 0.005, 10, 3.14159, 0.0, 19.999, Decimal("7.125")):
+            assert two_decimals(value) == floatformat(value, 2), value
+    assert two_decimals(None) == ""
+
+    class Row:
+        code, label = "0570001A", 'Lycée "A" & B'
+        summary = type("S", (), {"count": 3, "mean": 12.5, "std": None})
+
+    assert group_rows([Row]) == (
+        '<tr><td>0570001A</td><th scope="row">Lycée &quot;A&quot; &amp; B</th>'
+        "<td>3</td><td>12,50</td><td></td></tr>"
+    )

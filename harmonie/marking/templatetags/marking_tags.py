@@ -1,9 +1,9 @@
 """`mark`: a mark as a French reader writes it (16,5 — 16 — 16,25); `select_options`."""
 
 from decimal import Decimal
+from html import escape
 
 from django import template
-from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
 register = template.Library()
