@@ -292,14 +292,15 @@ def locust_run(
         "--loglevel", "WARNING",
     ]  # fmt: skip
     server = tree(server_pid)
-    database = postgres_processes()
-    before = {"server": cpu_seconds(server), "database": cpu_seconds(database)}
+    before = {"server": cpu_seconds(server), "database": postgres_cpu()}
+    machine_before = psutil.cpu_times()
     load_before = os.getloadavg()[0]
     started = time.monotonic()
     locust = subprocess.Popen(command, cwd=ROOT, env=env)
     generator = psutil.Process(locust.pid)
     generator_cpu = 0.0
     loads = []
+    rss = {"master": 0, "worker": 0}
     while locust.poll() is None:
         loads.append(os.getloadavg()[0])
         try:
@@ -307,19 +308,63 @@ def locust_run(
             generator_cpu = times.user + times.system
         except psutil.NoSuchProcess:
             break
+        for process in server:
+            try:
+                role = "master" if process.pid == server_pid else "worker"
+                rss[role] = max(rss[role], process.memory_info().rss)
+            except psutil.NoSuchProcess:
+                pass
         time.sleep(0.5)
     wall = time.monotonic() - started
+    machine_after = psutil.cpu_times()
+    busy = sum(
+        getattr(machine_after, field) - getattr(machine_before, field)
+        for field in ("user", "nice", "system", "irq", "softirq", "steal")
+    )
+    database_after = postgres_cpu()
     return {
         "wall": wall,
         "cpu": {
             "server": cpu_seconds(server) - before["server"],
-            "database": cpu_seconds(database) - before["database"],
+            "database": sum(
+                cpu - before["database"].get(pid, 0.0) for pid, cpu in database_after.items()
+            ),
             "generator": generator_cpu,
+            "machine": busy,
         },
+        "rss": rss,
         "exit": locust.returncode,
         "load": max(loads) if loads else 0.0,
         "load_before": load_before,
     }
+
+
+def postgres_cpu() -> dict[int, float]:
+    """CPU seconds of each PostgreSQL process, by pid. Backends come and go (a connection
+    lives CONN_MAX_AGE seconds): those that ended are counted in the postmaster's
+    children times, under the postmaster's negated pid."""
+    seconds = {}
+    for process in postgres_processes():
+        try:
+            times = process.cpu_times()
+            seconds[process.pid] = times.user + times.system
+            if process.parent() is None or process.parent().name() not in (
+                "postgres",
+                "postmaster",
+            ):
+                seconds[-process.pid] = times.children_user + times.children_system
+        except psutil.NoSuchProcess:
+            pass
+    return seconds
+
+
+def machine_settle(limit: float = 1.0, timeout: int = 300) -> float:
+    """Wait (up to `timeout` s) for the 1-minute load average to fall under `limit`: the
+    import, a previous run or another job would otherwise share the CPU with the server."""
+    deadline = time.monotonic() + timeout
+    while os.getloadavg()[0] > limit and time.monotonic() < deadline:
+        time.sleep(5)
+    return os.getloadavg()[0]
 
 
 def stats_read(prefix: Path) -> list[dict[str, str]]:
@@ -391,6 +436,8 @@ def main() -> None:
                 **{k: academy[k] for k in ("schools", "departments", "qualifications", "graders")},
             }), encoding="utf-8")  # fmt: skip
             prefix = WORK / f"locust-{workers}w"
+            log(f"attente d'une machine calme (charge {os.getloadavg()[0]:.1f})")
+            machine_settle()
             log(
                 f"{workers} workers gunicorn : {args.users} coordinateurs pendant {args.duration} s"
             )
@@ -419,7 +466,7 @@ def main() -> None:
             table([r for r in rows if r["Name"] != "Aggregated"] + [total]),
             "",
             f"CPU over the run ({cores} cores, {run['wall']:.0f} s wall, incl. ramp-up): "
-            f"server {share['server']:.0f}%, "
+            f"machine busy {share['machine']:.0f}%: server {share['server']:.0f}%, "
             + (
                 f"PostgreSQL {share['database']:.0f}%, "
                 if database_seen
@@ -428,6 +475,14 @@ def main() -> None:
             + f"load generator {share['generator']:.0f}% of the machine. Load average "
             f"(1 min) {run['load_before']:.1f} before the run, up to {run['load']:.1f} during "
             f"it{' — OTHER PROCESSES WERE COMPETING FOR THE CPU' if run['load_before'] > 1.5 else ''}.",
+            f" Per request (at {float(total['Requests/s']):.1f} req/s over the wall time): "
+            f"server {1000 * cpu['server'] / (float(total['Requests/s']) * run['wall']):.0f} ms "
+            f"and PostgreSQL {1000 * cpu['database'] / (float(total['Requests/s']) * run['wall']):.0f}"
+            " ms of CPU.",
+            "",
+            f"Peak memory (RSS): gunicorn master {run['rss']['master'] / 2**20:.0f} MiB, "
+            f"largest worker {run['rss']['worker'] / 2**20:.0f} MiB (target: web process "
+            "< 500 MB).",
         ]
         if failures:
             section += ["", "Errors:", ""] + [
