@@ -35,8 +35,19 @@ def session_file(candidates: int) -> Path:
     if not path.exists():
         WORK.mkdir(parents=True, exist_ok=True)
         run(
-            [PY, "manage.py", "generate_session", "--candidates", str(candidates), "--seed", "1",
-             "-o", str(path), "--scans", "pool"],
+            [
+                PY,
+                "manage.py",
+                "generate_session",
+                "--candidates",
+                str(candidates),
+                "--seed",
+                "1",
+                "-o",
+                str(path),
+                "--scans",
+                "pool",
+            ],
             dict(os.environ),
         )
     return path
@@ -49,7 +60,9 @@ def fresh_database(kind: str, candidates: int) -> str:
             Path(f"{db}{suffix}").unlink(missing_ok=True)
         return f"sqlite:///{db}"
     name = f"harmonie_bench_import_{candidates}"
-    subprocess.run(["psql", f"{PG_SERVER}/postgres", "-qc", f"DROP DATABASE IF EXISTS {name}"], check=True)
+    subprocess.run(
+        ["psql", f"{PG_SERVER}/postgres", "-qc", f"DROP DATABASE IF EXISTS {name}"], check=True
+    )
     subprocess.run(["psql", f"{PG_SERVER}/postgres", "-qc", f"CREATE DATABASE {name}"], check=True)
     return f"{PG_SERVER}/{name}"
 
@@ -60,7 +73,11 @@ def main() -> None:
     parser.add_argument("--no-sqlite", action="store_true")
     parser.add_argument("--no-postgres", action="store_true")
     options = parser.parse_args()
-    kinds = [k for k, off in (("sqlite", options.no_sqlite), ("postgres", options.no_postgres)) if not off]
+    kinds = [
+        k
+        for k, off in (("sqlite", options.no_sqlite), ("postgres", options.no_postgres))
+        if not off
+    ]
     rows = []
     for candidates in options.sizes:
         path = session_file(candidates)

@@ -58,5 +58,27 @@ def machine_describe(pg_url: str | None = None) -> str:
 def results_write(name: str, body: str, pg_url: str | None = None) -> Path:
     RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / f"{dt.date.today().isoformat()}-{socket.gethostname()}-{name}.md"
-    path.write_text(f"# {name}\n\n## Machine\n{machine_describe(pg_url)}\n\n{body}\n", encoding="utf-8")
+    path.write_text(
+        f"# {name}\n\n## Machine\n{machine_describe(pg_url)}\n\n{body}\n", encoding="utf-8"
+    )
     return path
+
+
+def machine_settle(limit: float = 1.0, timeout: int = 300) -> float:
+    """Wait (up to `timeout` s) for the 1-minute load average to fall under `limit`: an
+    import, a previous run or another job would otherwise share the CPU being measured."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while os.getloadavg()[0] > limit and time.monotonic() < deadline:
+        time.sleep(5)
+    return os.getloadavg()[0]
+
+
+def load_note() -> str:
+    """The load averages now, flagged when other work shared the machine."""
+    loads = os.getloadavg()
+    text = "Load average (1, 5, 15 min) at the end of the run: " + ", ".join(
+        f"{load:.1f}" for load in loads
+    )
+    return text + (" — OTHER PROCESSES WERE COMPETING FOR THE CPU." if loads[0] > 1.5 else ".")

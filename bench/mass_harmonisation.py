@@ -219,8 +219,10 @@ def populate(candidates: int, share: float) -> None:
                    AND s.academy_id = %s""",
                 [other, other],
             )
-            cursor.execute("UPDATE marking_batch b SET academy_id = %s WHERE code >= %s",
-                           [other, "L-" + str(home_count // 100).zfill(6)])
+            cursor.execute(
+                "UPDATE marking_batch b SET academy_id = %s WHERE code >= %s",
+                [other, "L-" + str(home_count // 100).zfill(6)],
+            )
         cursor.execute("VACUUM ANALYZE")
 
 
@@ -475,8 +477,16 @@ def main() -> None:
     for size in args.sizes:
         url = fresh_database(size, args.academy_share, reuse=args.reuse)
         out = subprocess.run(
-            [sys.executable, __file__, "--worker", str(size), "--repeat", str(args.repeat),
-             "--academy-share", str(args.academy_share)],
+            [
+                sys.executable,
+                __file__,
+                "--worker",
+                str(size),
+                "--repeat",
+                str(args.repeat),
+                "--academy-share",
+                str(args.academy_share),
+            ],
             env={**os.environ, "DATABASE_URL": url, "HARMONIE_DB_CONN_MAX_AGE": "0"},
             capture_output=True,
             text=True,

@@ -35,7 +35,11 @@ def suite(sizes: list[str]) -> list[tuple[str, list[str], str]]:
             [PY, "bench/mass_harmonisation.py", *sizes, "--academy-share", "0.1"],
             "mass-harmonisation-national-paper",
         ),
-        ("Validation and delivery", [PY, "bench/validation_delivery.py", *sizes], "validation-delivery"),
+        (
+            "Validation and delivery",
+            [PY, "bench/validation_delivery.py", *sizes],
+            "validation-delivery",
+        ),
         ("School zip", [PY, "bench/validation_zip.py"], "validation-zip"),
         ("Load (50 coordinators)", [PY, "bench/load/run.py"], "load"),
     ]

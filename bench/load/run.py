@@ -39,7 +39,7 @@ import psutil
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "bench"))
-from machine import results_write  # noqa: E402
+from machine import machine_settle, results_write  # noqa: E402
 
 PY = sys.executable
 PG_SERVER = os.environ.get("BENCH_PG_SERVER", "postgres://postgres@127.0.0.1:5432")
@@ -358,15 +358,6 @@ def postgres_cpu() -> dict[int, float]:
     return seconds
 
 
-def machine_settle(limit: float = 1.0, timeout: int = 300) -> float:
-    """Wait (up to `timeout` s) for the 1-minute load average to fall under `limit`: the
-    import, a previous run or another job would otherwise share the CPU with the server."""
-    deadline = time.monotonic() + timeout
-    while os.getloadavg()[0] > limit and time.monotonic() < deadline:
-        time.sleep(5)
-    return os.getloadavg()[0]
-
-
 def stats_read(prefix: Path) -> list[dict[str, str]]:
     with open(f"{prefix}_stats.csv", encoding="utf-8") as handle:
         return list(csv.DictReader(handle))
@@ -475,7 +466,7 @@ def main() -> None:
             + f"load generator {share['generator']:.0f}% of the machine. Load average "
             f"(1 min) {run['load_before']:.1f} before the run, up to {run['load']:.1f} during "
             f"it{' — OTHER PROCESSES WERE COMPETING FOR THE CPU' if run['load_before'] > 1.5 else ''}.",
-            f" Per request (at {float(total['Requests/s']):.1f} req/s over the wall time): "
+            f"Per request (at {float(total['Requests/s']):.1f} req/s over the wall time): "
             f"server {1000 * cpu['server'] / (float(total['Requests/s']) * run['wall']):.0f} ms "
             f"and PostgreSQL {1000 * cpu['database'] / (float(total['Requests/s']) * run['wall']):.0f}"
             " ms of CPU.",

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from django.core.cache import cache
 from django.db.models import Count, F, Q, QuerySet, Value
 from django.db.models.functions import Coalesce
 from django.urls import reverse
@@ -18,7 +19,7 @@ from django.urls import reverse
 from harmonie.accounts.models import User
 from harmonie.accounts.permissions import batches_in_scope
 from harmonie.errors import InvalidInput, NotFound
-from harmonie.marking.filters import ScriptFilter, scripts_filter
+from harmonie.marking.filters import ScriptFilter, cache_key, marks_cache_head, scripts_filter
 from harmonie.marking.models import Batch, Script
 from harmonie.marking.pages import script_page_count
 from harmonie.marking.permissions import unit_scripts
@@ -216,7 +217,15 @@ def script_list(
     """A page of the unit-harmonisation list (R-UNIT-1, R-UNIT-3): locked batches only,
     filtered, searched, sorted, keyset-paginated (never OFFSET)."""
     scripts = unit_scripts_filtered(user=user, exam=exam, script_filter=script_filter, q=params.q)
-    count = scripts.count()
+    # The count is the same on every page of a list: cached under the marks version, which
+    # every change of a mark or a lock bumps (a cursor page skips a count of the academy).
+    count_key = cache_key(
+        "script-count", *marks_cache_head(user=user, exam=exam), script_filter.as_dict(), params.q
+    )
+    count = cache.get(count_key)
+    if count is None:
+        count = scripts.count()
+        cache.set(count_key, count, timeout=3600)
     ordered, column, descending = _sorted(scripts, params.sort)
     if params.cursor:
         value, pk = _cursor_decode(cursor=params.cursor, sort=params.sort)

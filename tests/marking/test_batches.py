@@ -55,3 +55,22 @@ def test_grader_locks_own_batch_only(academy_world):
     other = UserFactory(grader=True, academy=academy_world["academy"])
     with pytest.raises(NotFound):
         batch_lock(user=other, code=academy_world["locked_batch"].code)
+
+
+def test_list_count_follows_an_unlock(academy_world):
+    """R-UNIT-1, R-VAL-9: the unit list's count is cached, yet an unlocked batch's scripts
+    leave the list (and its count) at once."""
+    from harmonie.marking.filters import ScriptFilter
+    from harmonie.marking.selectors import ListParams, script_list
+
+    user, exam = academy_world["coordinator"], academy_world["exam"]
+
+    def count() -> int:
+        return script_list(
+            user=user, exam=exam, script_filter=ScriptFilter(), params=ListParams()
+        ).count
+
+    assert count() == count() == 3
+    officer = UserFactory(exam_officer=True, academy=academy_world["academy"])
+    batch_unlock(user=officer, code=academy_world["locked_batch"].code)
+    assert count() == 0
