@@ -12,45 +12,12 @@ import os
 import resource
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from machine import results_write
+from machine import PY, WORK, results_write, run, session_file
 
-ROOT = Path(__file__).resolve().parent.parent
-WORK = ROOT / "bench" / "work"
-PY = sys.executable
 PG_SERVER = os.environ.get("BENCH_PG_SERVER", "postgres://postgres@127.0.0.1:5432")
-
-
-def run(args: list[str], env: dict[str, str]) -> float:
-    started = time.perf_counter()
-    subprocess.run(args, cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL)
-    return time.perf_counter() - started
-
-
-def session_file(candidates: int) -> Path:
-    path = WORK / f"session-{candidates}.json"
-    if not path.exists():
-        WORK.mkdir(parents=True, exist_ok=True)
-        run(
-            [
-                PY,
-                "manage.py",
-                "generate_session",
-                "--candidates",
-                str(candidates),
-                "--seed",
-                "1",
-                "-o",
-                str(path),
-                "--scans",
-                "pool",
-            ],
-            dict(os.environ),
-        )
-    return path
 
 
 def fresh_database(kind: str, candidates: int) -> str:

@@ -1,13 +1,36 @@
-"""Describe the machine a benchmark ran on, and write results under bench/results/."""
+"""Shared by every benchmark: describe the machine and wait for it to be quiet, run a
+command, generate a session file, write results under bench/results/."""
 
 import datetime as dt
 import os
 import platform
 import socket
 import subprocess
+import sys
+import time
 from pathlib import Path
 
 RESULTS = Path(__file__).resolve().parent / "results"
+ROOT = Path(__file__).resolve().parent.parent
+WORK = ROOT / "bench" / "work"
+PY = sys.executable
+
+
+def run(args: list[str], env: dict[str, str]) -> float:
+    """Run a command from the repository root (its output dropped); its wall time in s."""
+    started = time.perf_counter()
+    subprocess.run(args, cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - started
+
+
+def session_file(candidates: int) -> Path:
+    """bench/work/session-N.json, generated once (seed 1, a pool of page scans)."""
+    path = WORK / f"session-{candidates}.json"
+    if not path.exists():
+        WORK.mkdir(parents=True, exist_ok=True)
+        command = [PY, "manage.py", "generate_session", "--candidates", str(candidates)]
+        run([*command, "--seed", "1", "-o", str(path), "--scans", "pool"], dict(os.environ))
+    return path
 
 
 def _cpu_model() -> str:
@@ -67,8 +90,6 @@ def results_write(name: str, body: str, pg_url: str | None = None) -> Path:
 def machine_settle(limit: float = 1.0, timeout: int = 300) -> float:
     """Wait (up to `timeout` s) for the 1-minute load average to fall under `limit`: an
     import, a previous run or another job would otherwise share the CPU being measured."""
-    import time
-
     deadline = time.monotonic() + timeout
     while os.getloadavg()[0] > limit and time.monotonic() < deadline:
         time.sleep(5)

@@ -28,40 +28,17 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
-from machine import load_note, machine_settle, results_write  # noqa: E402
+from machine import (  # noqa: E402
+    PY,
+    WORK,
+    load_note,
+    machine_settle,
+    results_write,
+    run,
+    session_file,
+)
 
-WORK = ROOT / "bench" / "work"
-PY = sys.executable
 PG_SERVER = os.environ.get("BENCH_PG_SERVER", "postgres://postgres@127.0.0.1:5432")
-
-
-def run(args: list[str], env: dict[str, str]) -> float:
-    started = time.perf_counter()
-    subprocess.run(args, cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL)
-    return time.perf_counter() - started
-
-
-def session_file(candidates: int) -> Path:
-    path = WORK / f"session-{candidates}.json"
-    if not path.exists():
-        WORK.mkdir(parents=True, exist_ok=True)
-        run(
-            [
-                PY,
-                "manage.py",
-                "generate_session",
-                "--candidates",
-                str(candidates),
-                "--seed",
-                "1",
-                "-o",
-                str(path),
-                "--scans",
-                "pool",
-            ],
-            dict(os.environ),
-        )
-    return path
 
 
 def database_prepare(candidates: int, keep: bool) -> str:

@@ -9,7 +9,8 @@ script in a locked batch of 100), both stand-ins as processes with fresh databas
 - the validation (`validation_execute`: one transaction writing every message's exact
   payload, 5,000 records a message), with the peak memory of that process,
 - the delivery, by `--workers` `db_worker` processes, from commit to the last message
-  acknowledged, checked in the stand-ins' own databases (each record written once),
+  acknowledged, with the workers' peak memory, checked in the stand-ins' own databases
+  (each record written once),
 - the delivery report (`validation_report`) once everything is delivered.
 Results in bench/results/.
 """
@@ -22,7 +23,11 @@ import sys
 import time
 from pathlib import Path
 
+import psutil
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import contextlib
+
 from machine import results_write
 from validation_common import (
     PY,
@@ -99,8 +104,13 @@ def measure(candidates: int, workers: int) -> list[str]:
         for _ in range(workers)
     ]
     started = time.perf_counter()
+    watched = [psutil.Process(process.pid) for process in worker_processes]
+    worker_rss = 0
     try:
         while True:
+            for process in watched:  # the worker processes' peak memory, sampled
+                with contextlib.suppress(psutil.NoSuchProcess):
+                    worker_rss = max(worker_rss, process.memory_info().rss)
             validation.refresh_from_db()
             report = validation_report(validation=validation)
             if report.status != "in_progress":
@@ -128,7 +138,8 @@ def measure(candidates: int, workers: int) -> list[str]:
         f"{label} validation: {messages} messages written | {t_execute:.2f} s | "
         f"{rss_execute:.0f} MiB (from {rss_start:.0f}) |",
         f"{label} delivery, {workers} worker(s), commit to last ack | {t_delivery:.1f} s "
-        f"({preview.marks / t_delivery:,.0f} marks/s) | |",
+        f"({preview.marks / t_delivery:,.0f} marks/s) | largest worker {worker_rss / 2**20:.0f} MiB "
+        "(sampled) |",
         f"{label} delivery report | {t_report * 1000:.0f} ms | |",
         f"{label} checked: {written[0]:,} marks stored once, {work.delivered:,} work done | | |",
     ]
