@@ -31,8 +31,10 @@ def suite(sizes: list[str]) -> list[tuple[str, list[str], str]]:
             "mass-harmonisation",
         ),
         (
+            # A national paper is the largest size: a tenth of 60,000 is no real academy, and
+            # the scenarios name batches that only an academy of 6,000 scripts or more holds.
             "Mass harmonisation, national paper (the academy holds 10 %)",
-            [PY, "bench/mass_harmonisation.py", *sizes, "--academy-share", "0.1"],
+            [PY, "bench/mass_harmonisation.py", max(sizes, key=int), "--academy-share", "0.1"],
             "mass-harmonisation-national-paper",
         ),
         (

@@ -164,6 +164,10 @@ CACHES = {
         "LOCATION": os.environ.get("REDIS_URL", "harmonie"),
     }
 }
+if not os.environ.get("REDIS_URL"):
+    # Linked choices are cached per list and filter: Django's default of 300 entries would
+    # cull them while a few coordinators browse (docs/decisions.md, "Scale").
+    CACHES["default"]["OPTIONS"] = {"MAX_ENTRIES": 5000}
 
 # Login throttling (R-ACC-1): attempts per username and per address within the window.
 LOGIN_THROTTLE_ATTEMPTS = int(os.environ.get("HARMONIE_LOGIN_THROTTLE_ATTEMPTS", "5"))
