@@ -26,7 +26,9 @@ if not SECRET_KEY:
         raise RuntimeError("HARMONIE_SECRET_KEY doit être défini en production.")
     SECRET_KEY = "insecure-embedded-mode-only-" + "x" * 40
 
-ALLOWED_HOSTS = os.environ.get("HARMONIE_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",")
+ALLOWED_HOSTS = os.environ.get("HARMONIE_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(
+    ","
+)
 CSRF_TRUSTED_ORIGINS = [
     origin for origin in os.environ.get("HARMONIE_CSRF_TRUSTED_ORIGINS", "").split(",") if origin
 ]
@@ -167,7 +169,9 @@ CACHES = {
 if not os.environ.get("REDIS_URL"):
     # Linked choices are cached per list and filter: Django's default of 300 entries would
     # cull them while a few coordinators browse (docs/decisions.md, "Scale").
-    CACHES["default"]["OPTIONS"] = {"MAX_ENTRIES": 5000}
+    CACHES["default"]["OPTIONS"] = {
+        "MAX_ENTRIES": int(os.environ.get("HARMONIE_CACHE_ENTRIES", "5000"))
+    }
 
 # Login throttling (R-ACC-1): attempts per username and per address within the window.
 LOGIN_THROTTLE_ATTEMPTS = int(os.environ.get("HARMONIE_LOGIN_THROTTLE_ATTEMPTS", "5"))
