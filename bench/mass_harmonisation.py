@@ -30,6 +30,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from fill import marked_exam_create
 from machine import results_write
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -65,7 +66,6 @@ def fresh_database(candidates: int, share: float, *, reuse: bool = False) -> str
 
 
 def populate(candidates: int, share: float) -> None:
-    from decimal import Decimal
 
     from django.contrib.auth.hashers import make_password
     from django.db import connection
@@ -74,13 +74,9 @@ def populate(candidates: int, share: float) -> None:
     from harmonie.referential.models import (
         Academy,
         Department,
-        Exam,
         ExamSession,
         Jury,
-        Part,
-        Qualification,
         School,
-        Subject,
     )
 
     session = ExamSession.objects.create(code="BAC2026", label="Baccalauréat 2026")
@@ -94,25 +90,7 @@ def populate(candidates: int, share: float) -> None:
         School(uai=f"S{i:07d}", label=f"Lycée {i}", department=departments[i % 5])
         for i in range(100)
     )
-    qualifications = Qualification.objects.bulk_create(
-        Qualification(code=f"Q{i}", label=f"Qualification {i}") for i in range(9)
-    )
-    exam = Exam.objects.create(
-        session=session,
-        code="FRA-ECRIT",
-        label="Écrit de français",
-        kind="marked",
-        max_mark=Decimal(20),
-        step=Decimal("0.5"),
-        special_marks=["AB", "CB"],
-    )
-    p1 = Part.objects.create(
-        exam=exam, code="P1", label="Commentaire", max_mark=10, position=1, is_leaf=False
-    )
-    Part.objects.create(exam=exam, parent=p1, code="Q1", max_mark=4, position=2)
-    Part.objects.create(exam=exam, parent=p1, code="Q2", max_mark=6, position=3)
-    Part.objects.create(exam=exam, code="P2", max_mark=10, position=4)
-    subject = Subject.objects.create(exam=exam, code="SUJET-A")
+    exam, subject, qualifications = marked_exam_create(session)
     batches = (candidates + 99) // 100
     graders = User.objects.bulk_create(
         User(
