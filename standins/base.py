@@ -109,13 +109,25 @@ class StandIn:
     def hand_enter(self, exam: str, records: list) -> int:
         raise NotImplementedError
 
-    def rows(self, exam: str | None) -> list[dict]:
-        raise NotImplementedError
+    # The system's stored rows, as `state` shows them: table, columns, order.
+    row_table = ""
+    row_columns: tuple[str, ...] = ()
+    row_order = ""
 
     def tables(self) -> Iterable[str]:
         raise NotImplementedError
 
     # --- shared behaviour ----------------------------------------------------------------
+
+    def rows(self, exam: str | None) -> list[dict]:
+        # Table and column names are the class's constants; the exam is bound.
+        query = f"SELECT {', '.join(self.row_columns)} FROM {self.row_table}"  # noqa: S608
+        params: tuple = ()
+        if exam:
+            query += " WHERE exam = ?"
+            params = (exam,)
+        rows = self.db.execute(f"{query} ORDER BY {self.row_order}", params)
+        return [dict(zip(self.row_columns, row, strict=True)) for row in rows]
 
     def refusals(self, refs: list[str]) -> dict[str, str]:
         found: dict[str, str] = {}

@@ -15,6 +15,9 @@ class PayrollStandIn(StandIn):
     name = "payroll"
     records_path = "/work-done"
     ref_field = "grader"
+    row_table = "work_done"
+    row_columns = ("exam", "grader", "source", "scripts", "writes")
+    row_order = "exam, grader, source"
     schema = """
         CREATE TABLE IF NOT EXISTS work_done (
             exam TEXT NOT NULL, grader TEXT NOT NULL, source TEXT NOT NULL,
@@ -83,17 +86,6 @@ class PayrollStandIn(StandIn):
             rows,
         )
         return len(rows)
-
-    def rows(self, exam: str | None) -> list[dict]:
-        query = "SELECT exam, grader, source, scripts, writes FROM work_done"
-        params: tuple = ()
-        if exam:
-            query += " WHERE exam = ?"
-            params = (exam,)
-        return [
-            {"exam": e, "grader": g, "source": s, "scripts": n, "writes": w}
-            for e, g, s, n, w in self.db.execute(query + " ORDER BY exam, grader, source", params)
-        ]
 
 
 if __name__ == "__main__":

@@ -35,6 +35,9 @@ class ResultsStandIn(StandIn):
     name = "results"
     records_path = "/marks"
     ref_field = "candidate"
+    row_table = "marks"
+    row_columns = ("exam", "candidate", "mark", "source", "writes")
+    row_order = "exam, candidate"
     schema = """
         CREATE TABLE IF NOT EXISTS marks (
             exam TEXT NOT NULL, candidate TEXT NOT NULL, mark TEXT NOT NULL,
@@ -113,17 +116,6 @@ class ResultsStandIn(StandIn):
             rows,
         )
         return len(rows)
-
-    def rows(self, exam: str | None) -> list[dict]:
-        query = "SELECT exam, candidate, mark, source, writes FROM marks"
-        params: tuple = ()
-        if exam:
-            query += " WHERE exam = ?"
-            params = (exam,)
-        return [
-            {"exam": e, "candidate": c, "mark": m, "source": s, "writes": w}
-            for e, c, m, s, w in self.db.execute(query + " ORDER BY exam, candidate", params)
-        ]
 
 
 if __name__ == "__main__":
