@@ -1,19 +1,15 @@
 """Pages: scenario editor (with htmx fragments), history, conformity. Thin: parse, call one
 service or selector, render; domain errors become a French message with their status."""
 
-from collections.abc import Callable
-from functools import wraps
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from harmonie.accounts.permissions import exam_abilities, exam_get_for_user
-from harmonie.errors import DomainError, Forbidden, NotFound
+from harmonie.errors import DomainError
 from harmonie.harmonisation.forms import (
     display_from_post,
     display_options,
@@ -35,6 +31,7 @@ from harmonie.harmonisation.services import (
     harmonisation_execute,
     simulation_create,
 )
+from harmonie.pages import domain_errors_as_http
 
 DEFAULT_SCENARIO = {"filter": {}, "action": {"type": "raise"}}
 REASON_LABELS = {
@@ -44,21 +41,6 @@ REASON_LABELS = {
     "not_harmonised": "aucune harmonisation à réinitialiser",
     "matched_earlier": "pris par un scénario précédent",
 }
-
-
-def _page_errors(view: Callable) -> Callable:
-    """Out of scope is a 404 page, a role without the right a 403 page."""
-
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
-        try:
-            return view(request, *args, **kwargs)
-        except NotFound as error:
-            raise Http404(error.message) from None
-        except Forbidden as error:
-            raise PermissionDenied(error.message) from None
-
-    return wrapper
 
 
 def _fragment_error(request: HttpRequest, error: DomainError) -> HttpResponse:
@@ -82,7 +64,7 @@ def _links(exam) -> dict:
 
 @login_required
 @require_GET
-@_page_errors
+@domain_errors_as_http
 def editor(request: HttpRequest, exam: str) -> HttpResponse:
     exam_obj = exam_for_mass_harmonisation(user=request.user, exam_code=exam)
     scenarios = [DEFAULT_SCENARIO]
@@ -244,7 +226,7 @@ def execute(request: HttpRequest, exam: str) -> HttpResponse:
 
 @login_required
 @require_GET
-@_page_errors
+@domain_errors_as_http
 def history(request: HttpRequest, exam: str) -> HttpResponse:
     """R-MASS-11: every harmonisation, newest first, with « Rejouer »."""
     harmonisations = harmonisation_list(user=request.user, exam_code=exam)
@@ -265,7 +247,7 @@ def history(request: HttpRequest, exam: str) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-@_page_errors
+@domain_errors_as_http
 def conformity(request: HttpRequest, exam: str) -> HttpResponse:
     """R-MASS-12: state and « Rendre conforme »."""
     exam_obj = exam_for_mass_harmonisation(user=request.user, exam_code=exam)

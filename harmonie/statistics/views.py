@@ -1,19 +1,17 @@
 """The statistics page and its exports (R-MASS-13, R-UNIT-5, R-MASS-7)."""
 
-from collections.abc import Callable
-from functools import wraps
 from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import NoReverseMatch, reverse
 
 from harmonie.accounts.permissions import exam_abilities
-from harmonie.errors import Forbidden, InvalidInput, NotFound
+from harmonie.errors import InvalidInput
 from harmonie.marking.filters import ScriptFilter, filter_options, script_filter_describe
+from harmonie.pages import domain_errors_as_http
 from harmonie.referential.models import Exam
 from harmonie.referential.selectors import exam_scheme
 from harmonie.statistics.exports import (
@@ -40,19 +38,6 @@ FILTER_LABELS: dict[str, str] = {
     "batches": "Lots",
     "subjects": "Sujets",
 }
-
-
-def _domain_errors_as_http(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        try:
-            return view(request, *args, **kwargs)
-        except NotFound as missing:
-            raise Http404(missing.message) from None
-        except Forbidden as refused:
-            raise PermissionDenied(refused.message) from None
-
-    return wrapper
 
 
 def _query(script_filter: ScriptFilter, locked_only: bool) -> str:
@@ -127,7 +112,7 @@ def _chart_heights(stats: Any) -> dict[str, int]:
 
 
 @login_required
-@_domain_errors_as_http
+@domain_errors_as_http
 def exam_statistics_page(request: HttpRequest, exam: str) -> HttpResponse:
     exam_obj = statistics_exam_get(user=request.user, code=exam)
     error = None
@@ -178,7 +163,7 @@ def exam_statistics_page(request: HttpRequest, exam: str) -> HttpResponse:
 
 
 @login_required
-@_domain_errors_as_http
+@domain_errors_as_http
 def exam_statistics_export(request: HttpRequest, exam: str, table: str, fmt: str) -> HttpResponse:
     exam_obj = statistics_exam_get(user=request.user, code=exam)
     if table not in TABLES or fmt not in FORMATS:
