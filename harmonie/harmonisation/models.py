@@ -17,6 +17,10 @@ class Simulation(models.Model):
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     scenarios = models.JSONField(default=list)
     display = models.JSONField(default=dict)
+    # Set for the simulation of an exact undo (R-MASS-14): the harmonisation it cancels.
+    undoes = models.ForeignKey(
+        "Harmonisation", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
     marks_version = models.PositiveBigIntegerField()
     fingerprint = models.CharField(max_length=64)
     result = models.JSONField(default=dict)
@@ -27,6 +31,17 @@ class Simulation(models.Model):
 
     def __str__(self) -> str:
         return f"simulation n°{self.pk}"
+
+
+# R-FAIR-5: why a harmonisation was executed (a fixed list; `other` when not given).
+REASON_CODES = {
+    "grader_severity": _("Sévérité d'un correcteur"),
+    "grader_leniency": _("Indulgence d'un correcteur"),
+    "subject_difficulty": _("Difficulté du sujet"),
+    "scheme_error": _("Erreur de barème"),
+    "scanning_incident": _("Incident de numérisation"),
+    "other": _("Autre motif"),
+}
 
 
 class Harmonisation(models.Model):
@@ -42,6 +57,14 @@ class Harmonisation(models.Model):
     # One simulation is executed at most once.
     simulation = models.OneToOneField(
         Simulation, on_delete=models.PROTECT, related_name="harmonisation"
+    )
+    reason_code = models.CharField(
+        _("motif"), max_length=32, default="other", choices=list(REASON_CODES.items())
+    )
+    reason_text = models.CharField(_("précision du motif"), max_length=1000, blank=True)
+    # The harmonisation an exact undo cancels (R-MASS-14); null for any other.
+    cancels = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="cancelled_by"
     )
 
     class Meta:
