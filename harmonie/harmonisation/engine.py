@@ -268,3 +268,30 @@ def delta_spread(
         allocation[index] += 1
     sign = 1 if difference > 0 else -1
     return [mark + sign * given * unit for mark, given in zip(marks, allocation, strict=True)]
+
+
+@dataclass(frozen=True)
+class Crossing:
+    """Scripts whose final mark crosses a threshold (R-FAIR-3), as masks over the population."""
+
+    threshold: int
+    up: np.ndarray
+    down: np.ndarray
+
+
+def threshold_crossings(
+    *, before: np.ndarray, after: np.ndarray, include: np.ndarray, thresholds: Sequence[int]
+) -> list[Crossing]:
+    """Per threshold (cents): who goes from below it to at or above it, and back down.
+
+    Only numeric marks count (special marks are -1 and never cross).
+    """
+    numeric = include & (before >= 0) & (after >= 0)
+    return [
+        Crossing(
+            threshold=threshold,
+            up=numeric & (before < threshold) & (after >= threshold),
+            down=numeric & (before >= threshold) & (after < threshold),
+        )
+        for threshold in thresholds
+    ]

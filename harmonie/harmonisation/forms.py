@@ -20,12 +20,13 @@ BLOCKS_MARKED = (
     ("Correcteur", ("graders", "batches")),
 )
 BLOCKS_HARMONISATION_ONLY = (
-    ("Contexte", ("departments", "schools")),
+    ("Contexte", ("departments", "schools", "class_groups")),
     ("Candidats", ("qualifications", "juries")),
 )
 LABELS = {
     "departments": "Départements",
     "schools": "Établissements d'inscription",
+    "class_groups": "Divisions de classe",
     "qualifications": "Qualifications présentées",
     "juries": "Jurys",
     "graders": "Correcteurs",

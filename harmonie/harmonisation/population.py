@@ -209,8 +209,7 @@ _KEY_COLUMNS = {
 }
 
 
-def filter_mask(*, loaded: LoadedPopulation, script_filter: ScriptFilter) -> np.ndarray:
-    """The scripts matching `script_filter`: OR inside a key, AND across keys."""
+def _mask(*, loaded: LoadedPopulation, script_filter: ScriptFilter, global_mark: np.ndarray):
     mask = np.ones(len(loaded), dtype=bool)
     for key, column in _KEY_COLUMNS.items():
         values = getattr(script_filter, key)
@@ -224,17 +223,31 @@ def filter_mask(*, loaded: LoadedPopulation, script_filter: ScriptFilter) -> np.
         codes = loaded.part_leaves.get(script_filter.mark_part)
         if not codes:
             return np.zeros(len(loaded), dtype=bool)
-        part = sum(loaded.leaves[code] for code in codes)
-        mask &= loaded.population.numeric
-        if script_filter.mark_min is not None:
-            mask &= part >= to_cents(script_filter.mark_min)
-        if script_filter.mark_max is not None:
-            mask &= part <= to_cents(script_filter.mark_max)
-        return mask
-    final = loaded.population.final
-    mask &= final >= 0
+        marks = sum(loaded.leaves[code] for code in codes)
+    else:
+        marks = global_mark
+    mask &= loaded.population.numeric
     if script_filter.mark_min is not None:
-        mask &= final >= to_cents(script_filter.mark_min)
+        mask &= marks >= to_cents(script_filter.mark_min)
     if script_filter.mark_max is not None:
-        mask &= final <= to_cents(script_filter.mark_max)
+        mask &= marks <= to_cents(script_filter.mark_max)
     return mask
+
+
+def filter_mask(*, loaded: LoadedPopulation, script_filter: ScriptFilter) -> np.ndarray:
+    """The scripts a display filter shows: OR inside a key, AND across keys.
+
+    Mark bounds read the final mark, as the script list and the statistics do (R-MASS-4b).
+    """
+    return _mask(loaded=loaded, script_filter=script_filter, global_mark=loaded.population.final)
+
+
+def scenario_mask(*, loaded: LoadedPopulation, script_filter: ScriptFilter) -> np.ndarray:
+    """The scripts a scenario's filter matches (R-MASS-4, R-MASS-4b).
+
+    Mark bounds read the initial mark, before any mass harmonisation: a replayed
+    harmonisation matches the same candidates whatever it did to their final marks, so
+    replaying it as resets cancels it exactly. The one definition used by the population
+    counts, the simulation and the execution.
+    """
+    return _mask(loaded=loaded, script_filter=script_filter, global_mark=loaded.population.initial)

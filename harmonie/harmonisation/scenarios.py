@@ -30,6 +30,7 @@ MARKED_KEYS = (
 HARMONISATION_ONLY_KEYS = (
     "departments",
     "schools",
+    "class_groups",
     "qualifications",
     "juries",
     "mark_min",

@@ -9,10 +9,10 @@ from harmonie.accounts.permissions import exam_abilities, exam_get_for_user, req
 from harmonie.errors import NotFound
 from harmonie.harmonisation.conformity import conformity_pending, exam_leaves
 from harmonie.harmonisation.engine import scenario_population_count
-from harmonie.harmonisation.models import Harmonisation, Simulation
-from harmonie.harmonisation.population import filter_mask, population_load
+from harmonie.harmonisation.models import REASON_CODES, Harmonisation, Simulation
+from harmonie.harmonisation.population import population_load, scenario_mask
 from harmonie.harmonisation.scenarios import action_label, scenarios_parse
-from harmonie.harmonisation.services import exam_for_mass_harmonisation
+from harmonie.harmonisation.permissions import exam_for_mass_harmonisation
 from harmonie.marking.filters import script_filter_describe, script_filter_parse
 from harmonie.referential.models import Exam
 
@@ -31,7 +31,7 @@ def scenario_population(*, user: User, exam_code: str, scenarios: Any) -> list[d
     return [
         scenario_population_count(
             population=loaded.population,
-            match=filter_mask(loaded=loaded, script_filter=scenario.filter),
+            match=scenario_mask(loaded=loaded, script_filter=scenario.filter),
             action_type=scenario.action.type,
         ).as_dict()
         for scenario in parsed
@@ -118,8 +118,20 @@ def _scenario_views(*, harmonisation: Harmonisation, user: User) -> list[Scenari
     return views
 
 
+def _link(harmonisation: Harmonisation | None) -> dict | None:
+    """The other end of an undo (R-MASS-14): « annule l'harmonisation du … »."""
+    if harmonisation is None:
+        return None
+    return {
+        "id": harmonisation.pk,
+        "name": harmonisation.name,
+        "executed_at": harmonisation.executed_at,
+    }
+
+
 def harmonisation_as_dict(*, harmonisation: Harmonisation, user: User) -> dict:
     scenarios = _scenario_views(harmonisation=harmonisation, user=user)
+    cancelled_by = next(iter(harmonisation.cancelled_by.all()), None)
     return {
         "id": harmonisation.pk,
         "exam": harmonisation.exam.code,
@@ -130,6 +142,14 @@ def harmonisation_as_dict(*, harmonisation: Harmonisation, user: User) -> dict:
         },
         "executed_at": harmonisation.executed_at,
         "is_cancellation": harmonisation.is_cancellation,
+        "reason": {
+            "code": harmonisation.reason_code,
+            "label": str(REASON_CODES.get(harmonisation.reason_code, harmonisation.reason_code)),
+            "text": harmonisation.reason_text,
+        },
+        "cancels": harmonisation.cancels_id,
+        "cancels_harmonisation": _link(harmonisation.cancels),
+        "cancelled_by": _link(cancelled_by),
         "scenarios": [scenario.as_dict() for scenario in scenarios],
         "replay": [scenario.replay() for scenario in scenarios],
     }
@@ -140,8 +160,8 @@ def harmonisation_list(*, user: User, exam_code: str) -> list[dict]:
     exam = _exam_for_history(user=user, exam_code=exam_code)
     harmonisations = (
         Harmonisation.objects.filter(exam=exam, academy_id=user.academy_id)
-        .select_related("author", "exam")
-        .prefetch_related("scenarios")
+        .select_related("author", "exam", "cancels")
+        .prefetch_related("scenarios", "cancelled_by")
         .order_by("-executed_at", "-id")
     )
     return [harmonisation_as_dict(harmonisation=h, user=user) for h in harmonisations]
@@ -154,7 +174,8 @@ def harmonisation_get(*, user: User, harmonisation_id: int) -> dict:
     )
     harmonisation = (
         Harmonisation.objects.filter(pk=harmonisation_id, academy_id=user.academy_id)
-        .select_related("author", "exam")
+        .select_related("author", "exam", "cancels")
+        .prefetch_related("scenarios", "cancelled_by")
         .first()
     )
     if harmonisation is None:

@@ -1,102 +1,89 @@
-"""Mass harmonisation writes: simulate, execute (R-MASS-8..10), make conforming (R-MASS-12)."""
+"""Mass harmonisation writes: simulate (R-MASS-8), compare (R-FAIR-4), undo (R-MASS-14),
+execute (R-MASS-9, R-MASS-10), make conforming (R-MASS-12)."""
 
-import io
-import json
-from decimal import Decimal
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from django.db import connection, transaction
-from django.db.models import DecimalField, F, Value
-from django.db.models.functions import Greatest, Least, Now
+from django.db import transaction
 
 from harmonie.accounts.models import User
-from harmonie.accounts.permissions import exam_abilities, exam_get_for_user, require
 from harmonie.audit.services import audit_log
 from harmonie.errors import Conflict, InvalidInput, NotFound
 from harmonie.harmonisation.conformity import conformity_pending
-from harmonie.harmonisation.engine import RESET, from_cents, histogram, scenarios_apply
-from harmonie.harmonisation.models import (
-    Harmonisation,
-    HarmonisationEffect,
-    Scenario,
-    Simulation,
+from harmonie.harmonisation.engine import RESET
+from harmonie.harmonisation.models import REASON_CODES, Harmonisation, Scenario, Simulation
+from harmonie.harmonisation.permissions import exam_for_mass_harmonisation
+from harmonie.harmonisation.population import population_load
+from harmonie.harmonisation.scenarios import scenarios_fingerprint, scenarios_parse
+from harmonie.harmonisation.simulation import display_mask, population_simulate
+from harmonie.harmonisation.undo import (
+    replay_leftover,
+    undo_masks,
+    undo_scenarios,
+    undo_summary,
+    undo_targets,
+    undoable_check,
 )
-from harmonie.harmonisation.population import LoadedPopulation, filter_mask, population_load
-from harmonie.harmonisation.scenarios import (
-    ParsedScenario,
-    scenarios_fingerprint,
-    scenarios_parse,
-)
-from harmonie.marking.filters import script_filter_parse
-from harmonie.marking.models import Script
+from harmonie.harmonisation.writers import effects_write, final_marks_write, scripts_write
 from harmonie.referential.models import Exam
 from harmonie.referential.versions import academy_marks_version, marks_version_bump
 
-_MARK = DecimalField(max_digits=6, decimal_places=2)
-_CHUNK = 20000
+__all__ = [
+    "comparison_create",
+    "conformity_apply",
+    "exam_for_mass_harmonisation",
+    "harmonisation_execute",
+    "simulation_create",
+    "undo_simulation_create",
+]
 
 
-def exam_for_mass_harmonisation(*, user: User, exam_code: str) -> Exam:
-    """The exam in the user's scope, if their role may harmonise it (404 / 403)."""
-    exam = exam_get_for_user(user=user, code=exam_code)
-    require(
-        allowed=exam_abilities(user=user, exam=exam).mass_harmonise and bool(user.academy_id),
-        message="Votre rôle ne permet pas l'harmonisation en masse.",
+def _harmonisation_in_academy(*, user: User, exam: Exam, harmonisation_id: Any) -> Harmonisation:
+    if isinstance(harmonisation_id, bool) or not isinstance(harmonisation_id, int | str):
+        raise InvalidInput("Indiquez l'harmonisation.")
+    pk = int(harmonisation_id) if str(harmonisation_id).isdigit() else None
+    harmonisation = (
+        Harmonisation.objects.filter(pk=pk, exam=exam, academy_id=user.academy_id).first()
+        if pk is not None
+        else None
     )
-    return exam
-
-
-def _mean(final: np.ndarray, include: np.ndarray) -> float | None:
-    values = final[include & (final >= 0)]
-    return round(float(values.mean()) / 100, 2) if values.size else None
-
-
-def _simulate(
-    *, loaded: LoadedPopulation, scenarios: list[ParsedScenario], display: np.ndarray
-) -> tuple[Any, dict]:
-    matches = [filter_mask(loaded=loaded, script_filter=s.filter) for s in scenarios]
-    outcome = scenarios_apply(
-        population=loaded.population,
-        matches=matches,
-        actions=[s.action for s in scenarios],
-        maximum=loaded.maximum,
-    )
-    before = loaded.population.final
-    result = {
-        "before": histogram(
-            final=before, include=display, maximum=loaded.maximum, step=loaded.step
-        ),
-        "after": histogram(
-            final=outcome.final, include=display, maximum=loaded.maximum, step=loaded.step
-        ),
-        "count": int((display & (before >= 0)).sum()),
-        "mean_before": _mean(before, display),
-        "mean_after": _mean(outcome.final, display),
-        "changed": int((display & (outcome.final != before)).sum()),
-        "scenarios": [scenario.as_dict() for scenario in outcome.scenarios],
-    }
-    return outcome, result
+    if harmonisation is None:
+        raise NotFound(f"Harmonisation « {harmonisation_id} » introuvable.")
+    return harmonisation
 
 
 def simulation_create(
-    *, user: User, exam_code: str, scenarios: Any, display: Any = None
+    *, user: User, exam_code: str, scenarios: Any, display: Any = None, replays: Any = None
 ) -> Simulation:
     """Simulate the scenarios on the current data of the user's academy (R-MASS-8).
 
     The BEFORE and AFTER histograms cover the academy, narrowed by the display filter;
-    part-mark scenarios are included. The simulation remembers the marks version it
-    ran on, so that execution can refuse it once the data changed (R-MASS-9).
+    part-mark scenarios are included, and the threshold crossings are listed (R-FAIR-3).
+    The simulation remembers the marks version it ran on, so that execution can refuse
+    it once the data changed (R-MASS-9). `replays`, the harmonisation a cancellation was
+    reloaded from: the result says how many of its candidates the replay would leave
+    harmonised (`replay_leftover`), for which the exact undo is the way (R-MASS-14).
     """
     exam = exam_for_mass_harmonisation(user=user, exam_code=exam_code)
     parsed = scenarios_parse(data=scenarios, exam=exam, user=user)
-    if display is not None and not hasattr(display, "keys"):
-        raise InvalidInput("Le filtre d'affichage doit être un objet.")
-    display_filter = script_filter_parse(data=display or {}, exam=exam, user=user)
+    replayed = (
+        _harmonisation_in_academy(user=user, exam=exam, harmonisation_id=replays)
+        if replays not in (None, "")
+        else None
+    )
     version = academy_marks_version(exam_id=exam.pk, academy_id=user.academy_id)
     loaded = population_load(exam=exam, academy_id=user.academy_id)
-    display_mask = filter_mask(loaded=loaded, script_filter=display_filter)
-    _, result = _simulate(loaded=loaded, scenarios=parsed, display=display_mask)
+    display_filter, shown = display_mask(loaded=loaded, display=display, exam=exam, user=user)
+    outcome, result = population_simulate(loaded=loaded, scenarios=parsed, display=shown)
+    if replayed is not None and all(s.action.type == RESET for s in parsed):
+        result["replay_leftover"] = {
+            "harmonisation": replayed.pk,
+            "count": replay_leftover(
+                loaded=loaded, harmonised_after=outcome.is_harmonised, harmonisation=replayed
+            ),
+        }
     return Simulation.objects.create(
         exam=exam,
         academy_id=user.academy_id,
@@ -109,124 +96,115 @@ def simulation_create(
     )
 
 
-def _scripts_update(*, ids: np.ndarray, delta: Decimal, harmonised: bool, maximum: Decimal) -> None:
-    value = Value(delta, output_field=_MARK)
-    for start in range(0, ids.size, _CHUNK):
-        chunk = [int(pk) for pk in ids[start : start + _CHUNK]]
-        Script.objects.filter(pk__in=chunk).update(
-            delta=value,
-            is_harmonised=harmonised,
-            final_mark=Least(
-                Greatest(F("initial_mark") + value, Value(Decimal(0), output_field=_MARK)),
-                Value(maximum, output_field=_MARK),
-            ),
-            # The conformity spread no longer matches the new final mark (R-MASS-12).
-            final_marks=None,
-            updated_at=Now(),
-        )
+@dataclass(frozen=True)
+class Comparison:
+    a: Simulation
+    b: Simulation
+    differ: int
 
 
-def _scripts_write(
-    *, loaded: LoadedPopulation, outcome: Any, parsed: list[ParsedScenario], maximum: Decimal
-) -> None:
-    """Write the new delta, flag and final mark of every script a scenario took.
+def comparison_create(
+    *, user: User, exam_code: str, a: Any, b: Any, display: Any = None
+) -> Comparison:
+    """Two drafts simulated on the same data (R-FAIR-4); either can then be executed.
 
-    PostgreSQL: one UPDATE joined to arrays of (id, delta, flag, final) computed by the
-    engine. Elsewhere: one UPDATE per scenario (its delta is the same for all), by chunks.
+    `differ` counts the candidates (within the display filter) whose final mark under A
+    is not the one under B.
     """
-    rows = np.nonzero(outcome.owner >= 0)[0]
-    if not rows.size:
-        return
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"""
-                UPDATE {Script._meta.db_table} AS s
-                SET delta = v.delta / 100.0, is_harmonised = v.harmonised,
-                    final_mark = v.final / 100.0, final_marks = NULL, updated_at = now()
-                FROM unnest(%s::bigint[], %s::int[], %s::bool[], %s::int[])
-                    AS v(id, delta, harmonised, final)
-                WHERE s.id = v.id
-                """,  # noqa: S608 - table name from the model, values bound
-                [
-                    loaded.ids[rows].tolist(),
-                    outcome.delta[rows].tolist(),
-                    outcome.is_harmonised[rows].tolist(),
-                    outcome.final[rows].tolist(),
-                ],
-            )
-        return
-    for position, scenario in enumerate(parsed):
-        ids = loaded.ids[outcome.owner == position]
-        if ids.size:
-            _scripts_update(
-                ids=ids,
-                delta=from_cents(scenario.action.delta_cents()),
-                harmonised=scenario.action.type != RESET,
-                maximum=maximum,
-            )
-
-
-_EFFECT_COLUMNS = (
-    "harmonisation_id",
-    "scenario_position",
-    "script_id",
-    "initial_mark",
-    "delta_before",
-    "delta",
-    "final_mark_before",
-    "final_mark",
-)
-
-
-def _effects_write(*, harmonisation: Harmonisation, loaded: LoadedPopulation, outcome: Any) -> int:
-    rows = np.nonzero(outcome.owner >= 0)[0]
-    if not rows.size:
-        return 0
-    pop = loaded.population
-    table = np.column_stack(
-        [
-            np.full(rows.size, harmonisation.pk, dtype=np.int64),
-            outcome.owner[rows].astype(np.int64),
-            loaded.ids[rows],
-            pop.initial[rows],
-            pop.delta[rows],
-            outcome.delta[rows],
-            pop.final[rows],
-            outcome.final[rows],
-        ]
-    )
-    if connection.vendor == "postgresql":
-        values = table.astype(np.float64)
-        values[:, 3:] /= 100
-        buffer = io.StringIO()
-        np.savetxt(buffer, values, fmt=["%d"] * 3 + ["%.2f"] * 5, delimiter="\t")
-        columns = ", ".join(_EFFECT_COLUMNS)
-        with (
-            connection.cursor() as cursor,
-            cursor.cursor.copy(
-                f"COPY {HarmonisationEffect._meta.db_table} ({columns}) FROM STDIN"
-            ) as copy,
-        ):
-            copy.write(buffer.getvalue())
-    else:
-        HarmonisationEffect.objects.bulk_create(
-            (
-                HarmonisationEffect(
-                    harmonisation=harmonisation,
-                    scenario_position=int(row[1]),
-                    script_id=int(row[2]),
-                    initial_mark=from_cents(row[3]),
-                    delta_before=from_cents(row[4]),
-                    delta=from_cents(row[5]),
-                    final_mark_before=from_cents(row[6]),
-                    final_mark=from_cents(row[7]),
+    exam = exam_for_mass_harmonisation(user=user, exam_code=exam_code)
+    drafts = []
+    for label, draft in (("A", a), ("B", b)):
+        if not isinstance(draft, Mapping):
+            raise InvalidInput(f"Version {label} : un objet {{scenarios}} est attendu.")
+        try:
+            drafts.append(scenarios_parse(data=draft.get("scenarios"), exam=exam, user=user))
+        except InvalidInput as error:
+            raise InvalidInput(
+                f"Version {label} — {error.message}", details=error.details
+            ) from None
+    version = academy_marks_version(exam_id=exam.pk, academy_id=user.academy_id)
+    loaded = population_load(exam=exam, academy_id=user.academy_id)
+    display_filter, shown = display_mask(loaded=loaded, display=display, exam=exam, user=user)
+    simulations = []
+    finals = []
+    with transaction.atomic():
+        for parsed in drafts:
+            outcome, result = population_simulate(loaded=loaded, scenarios=parsed, display=shown)
+            finals.append(outcome.final)
+            simulations.append(
+                Simulation.objects.create(
+                    exam=exam,
+                    academy_id=user.academy_id,
+                    author=user,
+                    scenarios=[scenario.as_dict() for scenario in parsed],
+                    display=display_filter.as_dict(),
+                    marks_version=version,
+                    fingerprint=scenarios_fingerprint(scenarios=parsed),
+                    result=result,
                 )
-                for row in table
-            ),
-            batch_size=2000,
-        )
-    return int(rows.size)
+            )
+    differ = int((shown & (finals[0] != finals[1])).sum())
+    return Comparison(a=simulations[0], b=simulations[1], differ=differ)
+
+
+def undo_simulation_create(*, user: User, harmonisation_id: Any) -> Simulation:
+    """The simulation of the exact undo of a harmonisation (R-MASS-14).
+
+    Its scenarios are the original's, each switched to a reset, and its population is
+    the original's effects: the scripts it changed that still carry its delta, whatever
+    their marks became since. Executed like any simulation (stale check, lock, audit).
+    """
+    if isinstance(harmonisation_id, bool) or not str(harmonisation_id).isdigit():
+        raise NotFound(f"Harmonisation « {harmonisation_id} » introuvable.")
+    original = (
+        Harmonisation.objects.filter(pk=int(harmonisation_id), academy_id=user.academy_id)
+        .select_related("exam")
+        .first()
+    )
+    if original is None:
+        raise NotFound(f"Harmonisation « {harmonisation_id} » introuvable.")
+    exam = exam_for_mass_harmonisation(user=user, exam_code=original.exam.code)
+    undoable_check(original=original)
+    parsed = undo_scenarios(original=original, exam=exam, user=user)
+    version = academy_marks_version(exam_id=exam.pk, academy_id=user.academy_id)
+    loaded = population_load(exam=exam, academy_id=user.academy_id)
+    targets = undo_targets(harmonisation=original)
+    masks = undo_masks(loaded=loaded, targets=targets, scenario_count=len(parsed))
+    everyone = np.ones(len(loaded), dtype=bool)
+    _, result = population_simulate(
+        loaded=loaded, scenarios=parsed, display=everyone, matches=masks
+    )
+    result["undo"] = undo_summary(original=original, targets=targets)
+    return Simulation.objects.create(
+        exam=exam,
+        academy_id=user.academy_id,
+        author=user,
+        scenarios=[scenario.as_dict() for scenario in parsed],
+        display={},
+        undoes=original,
+        marks_version=version,
+        fingerprint=scenarios_fingerprint(scenarios=parsed),
+        result=result,
+    )
+
+
+def reason_parse(*, reason: Any) -> tuple[str, str]:
+    """R-FAIR-5: `{"code", "text"}` from the fixed list; absent means `other`."""
+    if reason in (None, "", {}):
+        return "other", ""
+    if not isinstance(reason, Mapping):
+        raise InvalidInput("Le motif doit être un objet {code, text}.")
+    code = reason.get("code") or "other"
+    if not isinstance(code, str) or code not in REASON_CODES:
+        allowed = ", ".join(REASON_CODES)
+        raise InvalidInput(f"Motif « {code} » inconnu (possibles : {allowed}).")
+    text = reason.get("text") or ""
+    if not isinstance(text, str):
+        raise InvalidInput("La précision du motif doit être un texte.")
+    text = text.strip()
+    if len(text) > 1000:
+        raise InvalidInput("La précision du motif ne doit pas dépasser 1 000 caractères.")
+    return code, text
 
 
 def harmonisation_execute(
@@ -236,13 +214,16 @@ def harmonisation_execute(
     simulation_id: Any,
     name: str = "",
     scenarios: Any = None,
+    reason: Any = None,
 ) -> Harmonisation:
     """Execute a simulated harmonisation, all or nothing (R-MASS-9, R-MASS-10).
 
     The exam row is locked first, as by every mark-changing service: two coordinators
     executing at the same moment run one after the other, and the second finds the
     marks version moved past its simulation (409). Under the lock the scenarios are
-    applied again to the current data, which is the simulated data.
+    applied again to the current data, which is the simulated data. The simulation of
+    an exact undo (R-MASS-14) applies its resets to the original's effects, and is
+    refused once that harmonisation was undone. `reason` (R-FAIR-5) defaults to `other`.
     """
     exam = exam_for_mass_harmonisation(user=user, exam_code=exam_code)
     if isinstance(simulation_id, bool) or not isinstance(simulation_id, int | str):
@@ -254,10 +235,12 @@ def harmonisation_execute(
     name = (name or "").strip()
     if len(name) > 200:
         raise InvalidInput("Le nom de l'harmonisation ne doit pas dépasser 200 caractères.")
+    reason_code, reason_text = reason_parse(reason=reason)
     with transaction.atomic():
         locked_exam = Exam.objects.select_for_update().get(pk=exam.pk)
         simulation = (
             Simulation.objects.select_for_update()
+            .select_related("undoes")
             .filter(pk=simulation_pk, exam=exam, academy_id=user.academy_id, author=user)
             .first()
         )
@@ -284,8 +267,18 @@ def harmonisation_execute(
                 code="stale_simulation",
             )
         loaded = population_load(exam=exam, academy_id=user.academy_id)
+        matches = None
+        if simulation.undoes is not None:
+            undoable_check(original=simulation.undoes)
+            matches = undo_masks(
+                loaded=loaded,
+                targets=undo_targets(harmonisation=simulation.undoes),
+                scenario_count=len(parsed),
+            )
         everyone = np.ones(len(loaded), dtype=bool)
-        outcome, result = _simulate(loaded=loaded, scenarios=parsed, display=everyone)
+        outcome, result = population_simulate(
+            loaded=loaded, scenarios=parsed, display=everyone, matches=matches, crossings=False
+        )
         harmonisation = Harmonisation.objects.create(
             exam=exam,
             academy_id=user.academy_id,
@@ -293,6 +286,9 @@ def harmonisation_execute(
             name=name,
             is_cancellation=all(s.action.type == RESET for s in parsed),
             simulation=simulation,
+            reason_code=reason_code,
+            reason_text=reason_text,
+            cancels=simulation.undoes,
         )
         Scenario.objects.bulk_create(
             Scenario(
@@ -309,8 +305,8 @@ def harmonisation_execute(
                 zip(parsed, outcome.scenarios, strict=True)
             )
         )
-        _scripts_write(loaded=loaded, outcome=outcome, parsed=parsed, maximum=exam.max_mark)
-        effects = _effects_write(harmonisation=harmonisation, loaded=loaded, outcome=outcome)
+        scripts_write(loaded=loaded, outcome=outcome, parsed=parsed, maximum=exam.max_mark)
+        effects = effects_write(harmonisation=harmonisation, loaded=loaded, outcome=outcome)
         marks_version_bump(exam_id=exam.pk, academy_ids=[user.academy_id])
         audit_log(
             actor=user,
@@ -327,27 +323,14 @@ def harmonisation_execute(
             },
             after={
                 "name": name,
+                "reason": {"code": reason_code, "text": reason_text},
+                "cancels": simulation.undoes_id,
                 "scenarios": simulation.scenarios,
                 "counts": result["scenarios"],
                 "scripts": effects,
             },
         )
     return harmonisation
-
-
-def _final_marks_write(*, pending: dict[int, dict[str, float]]) -> None:
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"""
-                UPDATE {Script._meta.db_table} AS s SET final_marks = v.spread::jsonb
-                FROM unnest(%s::bigint[], %s::text[]) AS v(id, spread) WHERE s.id = v.id
-                """,  # noqa: S608 - table name from the model, values bound
-                [list(pending), [json.dumps(spread) for spread in pending.values()]],
-            )
-        return
-    scripts = [Script(pk=pk, final_marks=spread) for pk, spread in pending.items()]
-    Script.objects.bulk_update(scripts, ["final_marks"], batch_size=1000)
 
 
 def conformity_apply(*, user: User, exam_code: str) -> int:
@@ -362,7 +345,7 @@ def conformity_apply(*, user: User, exam_code: str) -> int:
         pending = conformity_pending(exam=exam, academy_id=user.academy_id)
         if not pending:
             return 0
-        _final_marks_write(pending=pending)
+        final_marks_write(pending=pending)
         audit_log(
             actor=user,
             action="harmonisation.conformity",

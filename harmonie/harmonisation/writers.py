@@ -1,0 +1,168 @@
+"""The bulk writes of an execution and of conformity: what changes on the script table and
+the effects table, computed by the engine and written in as few statements as possible.
+
+Every script a harmonisation changes gets its optimistic `version` moved on, so that an
+edit prepared on the marks read before it is refused as stale (`stale_version`).
+"""
+
+import io
+import json
+from decimal import Decimal
+from typing import Any
+
+import numpy as np
+from django.db import connection
+from django.db.models import DecimalField, F, Value
+from django.db.models.functions import Greatest, Least, Now
+
+from harmonie.harmonisation.engine import RESET, from_cents
+from harmonie.harmonisation.models import Harmonisation, HarmonisationEffect
+from harmonie.harmonisation.population import LoadedPopulation
+from harmonie.harmonisation.scenarios import ParsedScenario
+from harmonie.marking.models import Script
+
+_MARK = DecimalField(max_digits=6, decimal_places=2)
+_CHUNK = 20000
+
+
+def _scripts_update(*, ids: np.ndarray, delta: Decimal, harmonised: bool, maximum: Decimal) -> None:
+    value = Value(delta, output_field=_MARK)
+    for start in range(0, ids.size, _CHUNK):
+        chunk = [int(pk) for pk in ids[start : start + _CHUNK]]
+        Script.objects.filter(pk__in=chunk).update(
+            delta=value,
+            is_harmonised=harmonised,
+            final_mark=Least(
+                Greatest(F("initial_mark") + value, Value(Decimal(0), output_field=_MARK)),
+                Value(maximum, output_field=_MARK),
+            ),
+            # The conformity spread no longer matches the new final mark (R-MASS-12).
+            final_marks=None,
+            version=F("version") + 1,
+            updated_at=Now(),
+        )
+
+
+def scripts_write(
+    *, loaded: LoadedPopulation, outcome: Any, parsed: list[ParsedScenario], maximum: Decimal
+) -> None:
+    """Write the new delta, flag and final mark of every script a scenario took.
+
+    PostgreSQL: one UPDATE joined to arrays of (id, delta, flag, final) computed by the
+    engine. Elsewhere: one UPDATE per scenario (its delta is the same for all), by chunks.
+    """
+    rows = np.nonzero(outcome.owner >= 0)[0]
+    if not rows.size:
+        return
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"""
+                UPDATE {Script._meta.db_table} AS s
+                SET delta = v.delta / 100.0, is_harmonised = v.harmonised,
+                    final_mark = v.final / 100.0, final_marks = NULL,
+                    version = s.version + 1, updated_at = now()
+                FROM unnest(%s::bigint[], %s::int[], %s::bool[], %s::int[])
+                    AS v(id, delta, harmonised, final)
+                WHERE s.id = v.id
+                """,  # noqa: S608 - table name from the model, values bound
+                [
+                    loaded.ids[rows].tolist(),
+                    outcome.delta[rows].tolist(),
+                    outcome.is_harmonised[rows].tolist(),
+                    outcome.final[rows].tolist(),
+                ],
+            )
+        return
+    for position, scenario in enumerate(parsed):
+        ids = loaded.ids[outcome.owner == position]
+        if ids.size:
+            _scripts_update(
+                ids=ids,
+                delta=from_cents(scenario.action.delta_cents()),
+                harmonised=scenario.action.type != RESET,
+                maximum=maximum,
+            )
+
+
+_EFFECT_COLUMNS = (
+    "harmonisation_id",
+    "scenario_position",
+    "script_id",
+    "initial_mark",
+    "delta_before",
+    "delta",
+    "final_mark_before",
+    "final_mark",
+)
+
+
+def effects_write(*, harmonisation: Harmonisation, loaded: LoadedPopulation, outcome: Any) -> int:
+    """One effect row per script the harmonisation changed; returns how many."""
+    rows = np.nonzero(outcome.owner >= 0)[0]
+    if not rows.size:
+        return 0
+    pop = loaded.population
+    table = np.column_stack(
+        [
+            np.full(rows.size, harmonisation.pk, dtype=np.int64),
+            outcome.owner[rows].astype(np.int64),
+            loaded.ids[rows],
+            pop.initial[rows],
+            pop.delta[rows],
+            outcome.delta[rows],
+            pop.final[rows],
+            outcome.final[rows],
+        ]
+    )
+    if connection.vendor == "postgresql":
+        values = table.astype(np.float64)
+        values[:, 3:] /= 100
+        buffer = io.StringIO()
+        np.savetxt(buffer, values, fmt=["%d"] * 3 + ["%.2f"] * 5, delimiter="\t")
+        columns = ", ".join(_EFFECT_COLUMNS)
+        with (
+            connection.cursor() as cursor,
+            cursor.cursor.copy(
+                f"COPY {HarmonisationEffect._meta.db_table} ({columns}) FROM STDIN"
+            ) as copy,
+        ):
+            copy.write(buffer.getvalue())
+    else:
+        HarmonisationEffect.objects.bulk_create(
+            (
+                HarmonisationEffect(
+                    harmonisation=harmonisation,
+                    scenario_position=int(row[1]),
+                    script_id=int(row[2]),
+                    initial_mark=from_cents(row[3]),
+                    delta_before=from_cents(row[4]),
+                    delta=from_cents(row[5]),
+                    final_mark_before=from_cents(row[6]),
+                    final_mark=from_cents(row[7]),
+                )
+                for row in table
+            ),
+            batch_size=2000,
+        )
+    return int(rows.size)
+
+
+def final_marks_write(*, pending: dict[int, dict[str, float]]) -> None:
+    """Store the conformity spread of each script (R-MASS-12), moving its version on."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"""
+                UPDATE {Script._meta.db_table} AS s
+                SET final_marks = v.spread::jsonb, version = s.version + 1
+                FROM unnest(%s::bigint[], %s::text[]) AS v(id, spread) WHERE s.id = v.id
+                """,  # noqa: S608 - table name from the model, values bound
+                [list(pending), [json.dumps(spread) for spread in pending.values()]],
+            )
+        return
+    ids = list(pending)
+    scripts = [Script(pk=pk, final_marks=spread) for pk, spread in pending.items()]
+    Script.objects.bulk_update(scripts, ["final_marks"], batch_size=1000)
+    for start in range(0, len(ids), _CHUNK):
+        Script.objects.filter(pk__in=ids[start : start + _CHUNK]).update(version=F("version") + 1)
