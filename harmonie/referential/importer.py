@@ -68,6 +68,11 @@ class ImportReport:
         return "; ".join(parts) if parts else "aucun changement"
 
 
+def _json_number(value: Decimal) -> int | float:
+    """A threshold as JSON stores it: 10, not 10.0 (nor a Decimal, which JSON refuses)."""
+    return int(value) if value == value.to_integral_value() else float(value)
+
+
 def session_file_read(path: Path) -> Any:
     try:
         with path.open("rb") as handle:
@@ -362,10 +367,21 @@ def _write(valid: ValidSession, pages: dict[str, str], report: ImportReport) -> 
                 "max_mark": valid.exams[r["code"]].max_mark,
                 "step": valid.exams[r["code"]].step,
                 "special_marks": r.get("special_marks") or [],
+                "tolerance": valid.exams[r["code"]].tolerance,
+                "thresholds": [_json_number(t) for t in valid.exams[r["code"]].thresholds],
             }
             for r in data["exams"]
         ],
-        fields=["session_id", "label", "kind", "max_mark", "step", "special_marks"],
+        fields=[
+            "session_id",
+            "label",
+            "kind",
+            "max_mark",
+            "step",
+            "special_marks",
+            "tolerance",
+            "thresholds",
+        ],
     )
     _write_schemes(sync, data, exam_ids)
     user_ids = _write_users(sync, data, academy_ids, school_ids, exam_ids)

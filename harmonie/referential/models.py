@@ -98,6 +98,14 @@ class Jury(models.Model):
         return self.code
 
 
+DEFAULT_TOLERANCE = Decimal(2)
+DEFAULT_THRESHOLDS = (8, 10, 12, 14, 16)
+
+
+def default_thresholds() -> list[int]:
+    return list(DEFAULT_THRESHOLDS)
+
+
 class ExamKind(models.TextChoices):
     MARKED = "marked", _("épreuve ponctuelle")
     HARMONISATION_ONLY = "harmonisation_only", _("épreuve uniquement harmonisée")
@@ -111,6 +119,12 @@ class Exam(models.Model):
     max_mark = models.DecimalField(_("note maximale"), max_digits=6, decimal_places=2)
     step = models.DecimalField(_("pas"), max_digits=4, decimal_places=2, default=Decimal("0.5"))
     special_marks = models.JSONField(_("notes particulières"), default=list)
+    # R-FAIR-1: how far (points on the exam's maximum) a grader's effect may go before
+    # he is flagged; R-FAIR-3: the marks whose crossing a simulation counts.
+    tolerance = models.DecimalField(
+        _("tolérance"), max_digits=6, decimal_places=2, default=DEFAULT_TOLERANCE
+    )
+    thresholds = models.JSONField(_("seuils"), default=default_thresholds)
     # Bumped by every service that changes a mark or a batch's lock state, under a row
     # lock of the exam: a simulation remembers the version it ran on (R-MASS-9).
     marks_version = models.PositiveBigIntegerField(default=0)

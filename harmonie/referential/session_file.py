@@ -14,6 +14,8 @@ from typing import Any
 FORMAT = "harmonie-session/1"
 ROLES = {"academic_coordinator", "harmonisation_member", "exam_officer", "grader", "school"}
 KINDS = {"marked", "harmonisation_only"}
+# R-FAIR-3: second-chance oral, pass, honours (marks out of 20).
+DEFAULT_THRESHOLDS = (8, 10, 12, 14, 16)
 ATTENDANCES = {"present", "absent", None}
 GLOBAL_MARK = "global"
 
@@ -33,6 +35,9 @@ class ExamRules:
     special_marks: set[str]
     leaves: dict[str, Decimal]
     subjects: set[str]
+    # R-FAIR-1 and R-FAIR-3 (optional keys of an exam, API.md §1 additions).
+    tolerance: Decimal = Decimal(2)
+    thresholds: tuple[Decimal, ...] = tuple(Decimal(t) for t in DEFAULT_THRESHOLDS)
 
 
 @dataclass
@@ -198,7 +203,27 @@ def _validate_exam(record: dict, path: str) -> ExamRules:
         if not isinstance(subject, str) or not subject:
             _fail(f"{path}.subjects[{index}]", "code de sujet attendu")
         _unique(seen, subject, f"{path}.subjects[{index}]", "sujet")
-    return ExamRules(kind, max_mark, step, set(specials), leaves, seen)
+    tolerance = _decimal(record.get("tolerance", 2), f"{path}.tolerance")
+    if not 0 < tolerance <= max_mark:
+        _fail(f"{path}.tolerance", f"tolérance {_fmt(tolerance)} hors de ]0, {_fmt(max_mark)}]")
+    raw_thresholds = record.get("thresholds")
+    if raw_thresholds is None:
+        # The defaults are marks out of 20: another maximum gets them in proportion.
+        raw_thresholds = [float(t * max_mark / 20) for t in DEFAULT_THRESHOLDS]
+    if not isinstance(raw_thresholds, list):
+        _fail(f"{path}.thresholds", "liste de notes attendue")
+    thresholds: list[Decimal] = []
+    for index, value in enumerate(raw_thresholds):
+        threshold = _decimal(value, f"{path}.thresholds[{index}]")
+        if not 0 < threshold <= max_mark or (thresholds and threshold <= thresholds[-1]):
+            _fail(
+                f"{path}.thresholds[{index}]",
+                f"seuil {_fmt(threshold)} : seuils croissants dans ]0, {_fmt(max_mark)}] attendus",
+            )
+        thresholds.append(threshold)
+    return ExamRules(
+        kind, max_mark, step, set(specials), leaves, seen, tolerance, tuple(thresholds)
+    )
 
 
 def _page_file(base_dir: Path, value: Any, path: str, cache: dict[str, Path]) -> Path:
