@@ -6,7 +6,9 @@ from ninja.errors import AuthenticationError, AuthorizationError, HttpError, Val
 
 from harmonie.accounts.api import ApiKeyAuth, SessionAuth
 from harmonie.accounts.api import router as auth_router
+from harmonie.edge import CSRF_MESSAGE, EdgeParser, EdgeRefusal
 from harmonie.errors import DomainError
+from harmonie.explanation.api import router as explanation_router
 from harmonie.harmonisation.api import router as harmonisation_router
 from harmonie.marking.api import router as marking_router
 from harmonie.referential.api import router as referential_router
@@ -20,6 +22,7 @@ api = NinjaAPI(
     urls_namespace="api",
     docs_url="/docs",
     auth=[ApiKeyAuth(), SessionAuth()],
+    parser=EdgeParser(),
 )
 
 
@@ -78,8 +81,15 @@ def on_not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
     return error_response(request, status=404, code="not_found", message="Ressource introuvable.")
 
 
+@api.exception_handler(EdgeRefusal)
+def on_edge_refusal(request: HttpRequest, exc: EdgeRefusal) -> HttpResponse:
+    return error_response(request, status=exc.status, code=exc.code, message=exc.message)
+
+
 @api.exception_handler(HttpError)
 def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    if exc.status_code == 403:  # Django Ninja's CSRF check on the session
+        return error_response(request, status=403, code="csrf_failed", message=CSRF_MESSAGE)
     if exc.status_code == 400:
         return error_response(
             request,
@@ -93,6 +103,7 @@ def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
 api.add_router("/auth", auth_router)
 api.add_router("/", referential_router)
 api.add_router("/", marking_router)
+api.add_router("/", explanation_router)
 api.add_router("/", statistics_router)
 api.add_router("/", harmonisation_router)
 api.add_router("/", validation_router)

@@ -54,12 +54,17 @@ INSTALLED_APPS = [
     "harmonie.harmonisation",
     "harmonie.statistics",
     "harmonie.validation",
+    # Above marking and harmonisation: why each final mark is what it is (R-TRUST-1).
+    "harmonie.explanation",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # The app serves its own front-end files: academies run on closed networks.
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Refuses NUL bytes, lone surrogates, deep JSON and oversized bodies before any view
+    # (harmonie/edge.py); /api/v1 errors in the API format.
+    "harmonie.edge.EdgeMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -173,14 +178,32 @@ if not os.environ.get("REDIS_URL"):
         "MAX_ENTRIES": int(os.environ.get("HARMONIE_CACHE_ENTRIES", "5000"))
     }
 
-# Login throttling (R-ACC-1): attempts per username and per address within the window.
+# Login throttling (R-ACC-1): failures per (username, address) and per username (any
+# address) within the window; never per address alone (an academy's proxy is one address).
 LOGIN_THROTTLE_ATTEMPTS = int(os.environ.get("HARMONIE_LOGIN_THROTTLE_ATTEMPTS", "5"))
+LOGIN_THROTTLE_USERNAME_ATTEMPTS = int(
+    os.environ.get("HARMONIE_LOGIN_THROTTLE_USERNAME_ATTEMPTS", "20")
+)
+# The client address is REMOTE_ADDR unless a trusted reverse proxy sets this header
+# (e.g. "X-Forwarded-For": its last address is the one the proxy saw).
+TRUSTED_PROXY_HEADER = os.environ.get("HARMONIE_TRUSTED_PROXY_HEADER", "")
+# Live API tokens per user: creating one more revokes the oldest.
+API_TOKENS_PER_USER = int(os.environ.get("HARMONIE_API_TOKENS_PER_USER", "10"))
 LOGIN_THROTTLE_WINDOW_SECONDS = int(os.environ.get("HARMONIE_LOGIN_THROTTLE_WINDOW", "300"))
 API_TOKEN_TTL_SECONDS = int(os.environ.get("HARMONIE_API_TOKEN_TTL", str(12 * 3600)))
 
 # Remote systems (API.md §3): the stand-ins by default, the real systems in production.
 RESULTS_SYSTEM_URL = os.environ.get("HARMONIE_RESULTS_URL", "http://127.0.0.1:8101")
 PAYROLL_SYSTEM_URL = os.environ.get("HARMONIE_PAYROLL_URL", "http://127.0.0.1:8102")
+
+# Bad input (API.md §2): caps refused at once with a French message (harmonie/edge.py,
+# scenarios, filters, annotations).
+DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("HARMONIE_MAX_BODY_BYTES", str(2_621_440)))
+DATA_UPLOAD_MAX_NUMBER_FIELDS = int(os.environ.get("HARMONIE_MAX_FIELDS", "5000"))
+HARMONIE_JSON_MAX_DEPTH = 16
+HARMONIE_SCENARIOS_MAX = int(os.environ.get("HARMONIE_SCENARIOS_MAX", "100"))
+HARMONIE_FILTER_VALUES_MAX = int(os.environ.get("HARMONIE_FILTER_VALUES_MAX", "500"))
+CSRF_FAILURE_VIEW = "harmonie.edge.csrf_failure"
 
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False
