@@ -35,11 +35,13 @@ harmonie/static/vendor/.installed: package.json package-lock.json
 
 assets: harmonie/static/vendor/.installed
 
+# --if-absent: once the demo session is in the database, later runs keep the database as
+# it is (work done in Harmonie included); `make clean` starts afresh (R-TRUST-2).
 demo-data: install
 	mkdir -p $(DEMO_DIR)
 	$(PY) manage.py migrate --no-input -v 0
 	test -f $(DEMO_DIR)/session.json || $(PY) manage.py generate_session --candidates $(DEMO_CANDIDATES) --seed $(DEMO_SEED) -o $(DEMO_DIR)/session.json
-	$(PY) manage.py import_session $(DEMO_DIR)/session.json
+	$(PY) manage.py import_session --if-absent $(DEMO_DIR)/session.json
 
 demo: demo-data
 	$(PY) manage.py demo_accounts

@@ -111,6 +111,11 @@ class Script(models.Model):
     pages = models.JSONField(_("pages"), default=list)
     version = models.PositiveIntegerField(default=1)
     updated_at = models.DateTimeField(auto_now=True)
+    # What the last import brought (R-TRUST-2): `marking_fingerprint` of the file's marks,
+    # special mark and annotations. The marking differs from it once edited in Harmonie.
+    imported_fingerprint = models.CharField(
+        _("empreinte de la notation importée"), max_length=32, null=True, blank=True
+    )
 
     class Meta:
         verbose_name = _("copie")
@@ -161,6 +166,9 @@ class ScriptVersion(models.Model):
     annotations = models.JSONField(default=list)
     initial_mark = models.DecimalField(max_digits=6, decimal_places=2, null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # True for a marking a re-import brought over an edited script (R-TRUST-2,
+    # `import_session --replace-edited`); no author then.
+    from_import = models.BooleanField(default=False)
 
     class Meta:
         verbose_name = _("version de copie")

@@ -4,6 +4,12 @@ The whole file is validated first (`session_file_validate`); nothing is written 
 it is refused. Records are matched by natural key: new ones are bulk-inserted,
 changed ones bulk-updated, unchanged ones left alone, so importing the same file
 twice changes nothing.
+
+An import never loses work done in Harmonie (R-TRUST-2): each script keeps the
+fingerprint of the marking the last import brought. A script edited since (its marking
+no longer matches that fingerprint) is left alone when the file's marking has not
+changed; when it has, the whole file is refused (`ImportConflict`) unless
+`replace_edited`, and then each replacement is a new `ScriptVersion` with its audit row.
 """
 
 import json
@@ -17,11 +23,13 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.db import connection, models, transaction
+from django.db.models import Max
 from django.utils import timezone
 
 from harmonie.accounts.models import User
 from harmonie.audit.services import audit_log
-from harmonie.marking.models import Batch, Script
+from harmonie.marking.fingerprint import marking_fingerprint
+from harmonie.marking.models import Batch, Script, ScriptVersion
 from harmonie.marking.rules import final_mark_compute
 from harmonie.referential.models import (
     Academy,
@@ -54,6 +62,11 @@ BULK_SIZE = 5000
 class ImportReport:
     created: dict[str, int] = field(default_factory=dict)
     updated: dict[str, int] = field(default_factory=dict)
+    # R-TRUST-2: edited scripts left as Harmonie holds them although the file's marking
+    # differs from theirs (it has not changed since the last import)...
+    kept_edited: int = 0
+    # ... and edited scripts whose marking the file replaced (`replace_edited`).
+    replaced: int = 0
 
     @property
     def changed(self) -> bool:
@@ -65,7 +78,61 @@ class ImportReport:
             for name in self.created
             if self.created.get(name) or self.updated.get(name)
         ]
+        if self.kept_edited:
+            parts.append(
+                f"{self.kept_edited} copie(s) modifiée(s) dans Harmonie gardée(s) telles quelles"
+            )
+        if self.replaced:
+            parts.append(
+                f"{self.replaced} copie(s) modifiée(s) dans Harmonie remplacée(s) par le fichier"
+            )
         return "; ".join(parts) if parts else "aucun changement"
+
+
+@dataclass
+class ScriptConflict:
+    """A script edited in Harmonie to which the file brings another marking (R-TRUST-2)."""
+
+    public_id: str
+    exam: str
+    version: int
+    differences: list[str]
+    edited_by: str | None = None
+    edited_on: str | None = None
+
+    def line(self) -> str:
+        edited = f"version {self.version}"
+        if self.edited_by:
+            edited += f", modifiée par {self.edited_by}"
+        if self.edited_on:
+            edited += f" le {self.edited_on}"
+        return f"{self.public_id} ({self.exam}, {edited}) : {' ; '.join(self.differences)}"
+
+
+class ImportConflict(Exception):
+    """The file would replace the marking of scripts edited in Harmonie: refused whole."""
+
+    LISTED = 200
+
+    def __init__(self, conflicts: list[ScriptConflict]) -> None:
+        self.conflicts = conflicts
+        super().__init__(self.message())
+
+    def message(self) -> str:
+        count = len(self.conflicts)
+        lines = [
+            f"{count} copie(s) modifiée(s) dans Harmonie depuis le dernier import "
+            "recevrai(en)t du fichier une autre notation que celle du dernier import :"
+        ]
+        lines += [f"- {conflict.line()}" for conflict in self.conflicts[: self.LISTED]]
+        if count > self.LISTED:
+            lines.append(f"- … et {count - self.LISTED} autre(s) copie(s).")
+        lines.append(
+            "Pour remplacer leur notation par celle du fichier (chaque remplacement est gardé "
+            "comme une version de la copie, avec sa trace dans le journal), relancez avec "
+            "--replace-edited."
+        )
+        return "\n".join(lines)
 
 
 def _json_number(value: Decimal) -> int | float:
@@ -185,26 +252,41 @@ class _Sync:
         on_update: Callable[[dict, dict], None] | None = None,
         extra_fields: tuple[str, ...] = (),
         create_only: tuple[str, ...] = (),
+        read_only: tuple[str, ...] = (),
+        on_existing: Callable[[dict, dict], None] | None = None,
+        on_create: Callable[[dict], None] | None = None,
+        before_write: Callable[[], None] | None = None,
     ) -> dict[Any, int]:
-        """`on_update(row, record)` may set `extra_fields` on a changed record;
-        `create_only` fields are written for new rows and never compared."""
+        """`on_existing(row, record)` may change a record before it is compared with its
+        row; `on_update(row, record)` may set `extra_fields` on a changed record;
+        `create_only` fields are written for new rows and never compared; `read_only`
+        fields are read with the rows, never written; `before_write()` runs once every
+        record is compared, before anything of this model is written (it may refuse)."""
         existing = {
             key(row): row
-            for row in model.objects.values("id", *key_fields, *fields, *extra_fields).iterator()
+            for row in model.objects.values(
+                "id", *key_fields, *fields, *extra_fields, *read_only
+            ).iterator()
         }
         to_create: list[dict] = []
         to_update: list[models.Model] = []
         for record in records:
             row = existing.get(key(record))
             if row is None:
+                if on_create is not None:
+                    on_create(record)
                 to_create.append({f: record[f] for f in (*key_fields, *fields, *create_only)})
                 continue
+            if on_existing is not None:
+                on_existing(row, record)
             if any(row[f] != record[f] for f in fields):
                 if on_update is not None:
                     on_update(row, record)
                 to_update.append(
                     model(id=row["id"], **{f: record[f] for f in (*fields, *extra_fields)})
                 )
+        if before_write is not None:
+            before_write()
         update_fields = [f for f in (*fields, *extra_fields) if f not in key_fields]
         for start in range(0, len(to_update), BULK_SIZE):
             model.objects.bulk_update(to_update[start : start + BULK_SIZE], update_fields)
@@ -216,18 +298,20 @@ class _Sync:
         return {natural: row["id"] for natural, row in existing.items()}
 
 
-def _pages_copy(valid: ValidSession, session_code: str) -> dict[str, str]:
-    """Copy page scans under SCANS_ROOT; return file path → stored relative path."""
-    stored: dict[str, str] = {}
+def _pages_stored(valid: ValidSession, session_code: str) -> dict[str, str]:
+    """File path → relative path of the page scan under SCANS_ROOT."""
+    return {relative: f"{session_code}/{relative}" for relative in valid.page_files}
+
+
+def _pages_copy(valid: ValidSession, stored: dict[str, str]) -> None:
+    """Copy page scans under SCANS_ROOT (after the rows are written: a refused file
+    copies nothing)."""
     root = Path(settings.SCANS_ROOT)
     for relative, source in valid.page_files.items():
-        target_relative = f"{session_code}/{relative}"
-        target = root / target_relative
+        target = root / stored[relative]
         if not target.exists() or target.stat().st_size != source.stat().st_size:
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(source, target)
-        stored[relative] = target_relative
-    return stored
 
 
 def _scheme_rows(exam_id: int, nodes: list, parent: str | None, rows: list, counter: list) -> None:
@@ -257,26 +341,83 @@ def _initial_mark(rules: ExamRules, record: dict) -> Decimal | None:
     return Decimal(str(marks[GLOBAL_MARK]))
 
 
-def session_import(*, path: Path, actor: User | None = None) -> ImportReport:
-    """Validate then load the session file at `path`; raise SessionFileError if refused."""
+def session_file_code(*, path: Path) -> str | None:
+    """The session code a file names, or None when it names none (validation will say)."""
+    data = session_file_read(path)
+    session = data.get("session") if isinstance(data, dict) else None
+    code = session.get("code") if isinstance(session, dict) else None
+    return code if isinstance(code, str) else None
+
+
+def session_exists(*, code: str) -> bool:
+    return ExamSession.objects.filter(code=code).exists()
+
+
+def session_import(
+    *, path: Path, actor: User | None = None, replace_edited: bool = False
+) -> ImportReport:
+    """Validate then load the session file at `path`.
+
+    Raises SessionFileError if the file is refused, ImportConflict if it would replace
+    the marking of scripts edited in Harmonie and `replace_edited` is not given
+    (R-TRUST-2); nothing is written then.
+    """
     data = session_file_read(path)
     valid = session_file_validate(data=data, base_dir=path.parent, known=known_keys_load())
-    pages = _pages_copy(valid, data["session"]["code"])
+    pages = _pages_stored(valid, data["session"]["code"])
     report = ImportReport()
     with transaction.atomic():
-        _write(valid, pages, report)
+        # The exam rows are the lock every mark-changing service takes first (R-TRUST-2).
+        _exams_lock(data)
+        _write(
+            valid,
+            pages,
+            report,
+            replace_edited=replace_edited,
+            actor=actor,
+            file_name=path.name,
+        )
+        _pages_copy(valid, pages)
         if report.changed:
             audit_log(
                 actor=actor,
                 action="session.imported",
                 target_type="session",
                 target_id=data["session"]["code"],
-                after={"file": path.name, "created": report.created, "updated": report.updated},
+                after={
+                    "file": path.name,
+                    "created": report.created,
+                    "updated": report.updated,
+                    "kept_edited": report.kept_edited,
+                    "replaced": report.replaced,
+                },
             )
     return report
 
 
-def _write(valid: ValidSession, pages: dict[str, str], report: ImportReport) -> None:
+def _exams_lock(data: dict) -> None:
+    """`select_for_update` on every existing exam whose scripts or batches the file
+    writes, in id order (a fixed order: two imports never deadlock)."""
+    codes = {record["code"] for record in data["exams"]}
+    codes |= {record["exam"] for record in data["scripts"]}
+    codes |= {record["exam"] for record in data.get("batches", [])}
+    list(
+        Exam.objects.select_for_update()
+        .filter(code__in=sorted(codes))
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+
+
+def _write(
+    valid: ValidSession,
+    pages: dict[str, str],
+    report: ImportReport,
+    *,
+    replace_edited: bool,
+    actor: User | None,
+    file_name: str,
+) -> None:
     data = valid.data
     sync = _Sync(report)
     by_code = lambda row: row["code"]  # noqa: E731
@@ -433,10 +574,13 @@ def _write(valid: ValidSession, pages: dict[str, str], report: ImportReport) -> 
         ),
         fields=["academy_id", "attendance"],
     )
-    touched_exams: set[int] = set()
+    # (exam, academy) whose scripts or batches this import changes: their marks versions
+    # are bumped at the end, so no cached list, statistic or simulation is stale.
+    touched: set[tuple[int, int]] = set()
 
     def batch_changed(row: dict, record: dict) -> None:
-        touched_exams.add(record["exam_id"])
+        touched.add((row["exam_id"], row["academy_id"]))
+        touched.add((record["exam_id"], record["academy_id"]))
 
     grader_academy = dict(
         User.objects.filter(pk__in=user_ids.values()).values_list("id", "academy_id")
@@ -471,13 +615,27 @@ def _write(valid: ValidSession, pages: dict[str, str], report: ImportReport) -> 
         batch_rows=batch_rows,
         school_department=school_department,
         department_academy=department_academy,
-        touched_exams=touched_exams,
+        touched=touched,
+        replace_edited=replace_edited,
+        actor=actor,
+        file_name=file_name,
     )
-    touched = Script.objects.filter(exam_id__in=touched_exams).values_list("exam_id", "academy_id")
-    for exam_id in sorted(touched_exams):
+    referential = {name for name in report.created if name not in ("copies", "lots")}
+    if any(report.created[name] or report.updated[name] for name in referential):
+        # Labels, scheme or candidates changed: lists and statistics of every exam of the
+        # file show them (labels are cached under the exam's version).
+        file_exams = {exam_ids[r["code"]] for r in data["exams"]}
+        file_exams |= {exam_ids[r["exam"]] for r in data["scripts"]}
+        touched.update(
+            Script.objects.filter(exam_id__in=file_exams)
+            .values_list("exam_id", "academy_id")
+            .distinct()
+        )
+        touched.update((exam_id, None) for exam_id in file_exams)
+    for exam_id in sorted({exam for exam, _academy in touched}):
         marks_version_bump(
             exam_id=exam_id,
-            academy_ids={academy for exam, academy in touched.distinct() if exam == exam_id},
+            academy_ids={a for e, a in touched if e == exam_id and a is not None},
         )
 
 
@@ -557,6 +715,7 @@ def _write_users(
                 "username": r["username"],
                 "first_name": r.get("first_name") or "",
                 "last_name": r.get("last_name") or "",
+                "email": r.get("email") or "",
                 "role": r["role"],
                 "academy_id": academy_ids.get(r.get("academy")),
                 "school_id": school_ids.get(r.get("school")),
@@ -564,7 +723,7 @@ def _write_users(
             }
             for r in records
         ],
-        fields=["first_name", "last_name", "role", "academy_id", "school_id"],
+        fields=["first_name", "last_name", "email", "role", "academy_id", "school_id"],
         create_only=("password",),
     )
     wanted = {
@@ -588,6 +747,142 @@ def _write_users(
     return user_ids
 
 
+# A script's marking: what a grader or a coordinator edits, what R-TRUST-2 protects.
+MARKING_FIELDS = ("marks", "special_mark", "initial_mark", "final_mark", "annotations")
+SCRIPT_FIELDS = [
+    "exam_id",
+    "candidate_id",
+    "subject_id",
+    "batch_id",
+    "academy_id",
+    "department_id",
+    "school_id",
+    "class_group_id",
+    "qualification_id",
+    "jury_id",
+    "grader_id",
+    "locked",
+    "marks",
+    "special_mark",
+    "initial_mark",
+    "final_mark",
+    "annotations",
+    "pages",
+    "imported_fingerprint",
+]
+# What lists, statistics and simulations read: a change bumps the marks version.
+SCRIPT_DATA_FIELDS = [name for name in SCRIPT_FIELDS if name != "imported_fingerprint"]
+
+
+def _fingerprint(state: dict) -> str:
+    return marking_fingerprint(
+        marks=state["marks"], special_mark=state["special_mark"], annotations=state["annotations"]
+    )
+
+
+def _same_marking(row: dict, record: dict) -> bool:
+    return (
+        row["marks"] == record["marks"]
+        and row["special_mark"] == record["special_mark"]
+        and row["annotations"] == record["annotations"]
+    )
+
+
+def _number(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+def _marking_state(state: dict) -> dict:
+    """A script's marking for the audit trail (never the candidate)."""
+    return {
+        "marks": state["marks"],
+        "special_mark": state["special_mark"],
+        "initial_mark": _number(state["initial_mark"]),
+        "final_mark": _number(state["final_mark"]),
+        "annotations": len(state["annotations"] or []),
+        "version": state["version"],
+    }
+
+
+def _mark_text(value: Any) -> str:
+    return f"{Decimal(str(value)).normalize():f}".replace(".", ",")
+
+
+def _marking_differences(row: dict, record: dict, leaves: Iterable[str]) -> list[str]:
+    """What differs between Harmonie's marking (`row`) and the file's (`record`), in French."""
+    out: list[str] = []
+
+    def shown(state: dict) -> str:
+        if state["special_mark"]:
+            return state["special_mark"]
+        return "aucune" if state["initial_mark"] is None else _mark_text(state["initial_mark"])
+
+    if shown(row) != shown(record):
+        out.append(f"note {shown(row)} dans Harmonie, {shown(record)} dans le fichier")
+    if not row["special_mark"] and not record["special_mark"]:
+        mine, theirs = row["marks"] or {}, record["marks"] or {}
+        ordered = list(leaves)
+        for code in [*ordered, *sorted((mine.keys() | theirs.keys()) - set(ordered))]:
+            here, there = mine.get(code), theirs.get(code)
+            if here is not None and there is not None and Decimal(str(here)) == Decimal(str(there)):
+                continue
+            if here is None and there is None:
+                continue
+            name = "note globale" if code == GLOBAL_MARK else code
+            here_text = "–" if here is None else _mark_text(here)
+            there_text = "–" if there is None else _mark_text(there)
+            out.append(f"{name} : {here_text} dans Harmonie, {there_text} dans le fichier")
+    if row["annotations"] != record["annotations"]:
+        mine_count, theirs_count = len(row["annotations"] or []), len(record["annotations"] or [])
+        other = " autre(s)" if mine_count == theirs_count else ""
+        out.append(
+            f"annotations : {mine_count} dans Harmonie, {theirs_count}{other} dans le fichier"
+        )
+    return out or ["notation différente"]
+
+
+def _conflicts_describe(
+    conflicts: list[tuple[dict, dict]], *, exam_codes: dict[int, str], exams: dict[int, ExamRules]
+) -> list[ScriptConflict]:
+    conflicts = sorted(conflicts, key=lambda pair: pair[1]["public_id"])
+    listed = [row["id"] for row, _record in conflicts[: ImportConflict.LISTED]]
+    last_edit: dict[int, dict] = {}
+    for edit in (
+        ScriptVersion.objects.filter(script_id__in=listed, author__isnull=False)
+        .order_by("script_id", "number")
+        .values(
+            "script_id", "author__first_name", "author__last_name", "author__username", "created_at"
+        )
+    ):
+        last_edit[edit["script_id"]] = edit
+    described = []
+    for row, record in conflicts:
+        edit = last_edit.get(row["id"])
+        author = None
+        on = None
+        if edit is not None:
+            author = (
+                f"{edit['author__first_name']} {edit['author__last_name']}".strip()
+                or edit["author__username"]
+            )
+            on = timezone.localtime(edit["created_at"]).strftime("%d/%m/%Y")
+        described.append(
+            ScriptConflict(
+                public_id=record["public_id"],
+                exam=exam_codes[row["exam_id"]],
+                version=row["version"],
+                differences=_marking_differences(
+                    row,
+                    record,
+                    exams[record["exam_id"]].leaves if record["exam_id"] in exams else (),
+                ),
+                edited_by=author,
+                edited_on=on,
+            )
+        )
+    return described
+
+
 def _write_scripts(
     sync: _Sync,
     valid: ValidSession,
@@ -600,13 +895,32 @@ def _write_scripts(
     batch_rows: dict[int, dict],
     school_department: dict[int, int],
     department_academy: dict[int, int],
-    touched_exams: set[int],
+    touched: set[tuple[int, int | None]],
+    replace_edited: bool,
+    actor: User | None,
+    file_name: str,
 ) -> None:
+    """Sync the scripts (R-TRUST-2).
+
+    For an existing script, the file's marking is compared with the fingerprint of what
+    the last import brought and with the script's marking: unchanged in the file → the
+    script is left as Harmonie holds it (edited or not); changed in the file and the
+    script never edited → updated (delta kept, final mark recomputed, conformity
+    cleared, version + 1); changed in the file and the script edited in Harmonie →
+    a conflict, the whole import refused, unless `replace_edited`.
+    """
     subject_ids = {
         (exam, code): pk for pk, exam, code in Subject.objects.values_list("id", "exam_id", "code")
     }
     exam_by_id = {pk: valid.exams[code] for code, pk in exam_ids.items() if code in valid.exams}
-    deltas = dict(Script.objects.exclude(delta=0).values_list("public_id", "delta"))
+    exam_codes = {pk: code for code, pk in exam_ids.items()}
+    # Scripts with saved versions (edited in Harmonie once): their last version number.
+    history = dict(
+        ScriptVersion.objects.order_by()
+        .values("script_id")
+        .annotate(last=Max("number"))
+        .values_list("script_id", "last")
+    )
 
     def records() -> Iterable[dict]:
         for r in valid.data["scripts"]:
@@ -617,7 +931,9 @@ def _write_scripts(
             batch = batch_rows[batch_id] if batch_id else None
             department = school_department[candidate["school_id"]]
             initial = _initial_mark(rules, r)
-            delta = deltas.get(r["id"], Decimal(0))
+            marks = r.get("marks") or {}
+            special_mark = r.get("special_mark")
+            annotations = r.get("annotations") or []
             yield {
                 "public_id": r["id"],
                 "exam_id": exam_id,
@@ -632,26 +948,103 @@ def _write_scripts(
                 "jury_id": candidate["jury_id"],
                 "grader_id": batch["grader_id"] if batch else None,
                 "locked": batch["locked"] if batch else True,
-                "marks": r.get("marks") or {},
-                "special_mark": r.get("special_mark"),
+                "marks": marks,
+                "special_mark": special_mark,
                 "initial_mark": initial,
+                # A new script has no harmonisation; an existing one's is set in compare().
                 "final_mark": final_mark_compute(
-                    initial=initial, delta=delta, maximum=rules.max_mark
+                    initial=initial, delta=Decimal(0), maximum=rules.max_mark
                 ),
-                "annotations": r.get("annotations") or [],
+                "annotations": annotations,
                 "pages": [pages[page] for page in r.get("pages") or []],
+                "imported_fingerprint": marking_fingerprint(
+                    marks=marks, special_mark=special_mark, annotations=annotations
+                ),
             }
 
-    marking_fields = {"marks", "special_mark", "initial_mark", "final_mark"}
+    conflicts: list[tuple[dict, dict]] = []
+    replacing: dict[int, tuple[dict, dict]] = {}
+    versions: list[ScriptVersion] = []
+
+    def keep(row: dict, record: dict) -> None:
+        for name in MARKING_FIELDS:
+            record[name] = row[name]
+
+    def compare(row: dict, record: dict) -> None:
+        incoming = record["imported_fingerprint"]
+        stored = row["imported_fingerprint"]
+        if incoming == stored:
+            # The file brings what the last import brought: Harmonie's marking stays.
+            if not _same_marking(row, record):
+                sync.report.kept_edited += 1
+            keep(row, record)
+            return
+        if _same_marking(row, record):
+            # Harmonie already holds the file's marking: only the fingerprint moves.
+            keep(row, record)
+            return
+        current = _fingerprint(row)
+        # A row without fingerprint (not imported): edited once past its first version.
+        edited = current != stored if stored is not None else row["version"] > 1
+        if edited:
+            if not replace_edited:
+                conflicts.append((row, dict(record)))  # the file's marking, before keep()
+                keep(row, record)
+                return
+            replacing[row["id"]] = (row, record)
+        # A new marking keeps the harmonisation in force (R-MARK-4).
+        record["final_mark"] = final_mark_compute(
+            initial=record["initial_mark"],
+            delta=row["delta"],
+            maximum=exam_by_id[record["exam_id"]].max_mark,
+        )
 
     def script_changed(row: dict, record: dict) -> None:
-        touched_exams.add(record["exam_id"])
-        if any(row[f] != record[f] for f in marking_fields):
-            record["version"] = row["version"] + 1
+        if any(row[name] != record[name] for name in MARKING_FIELDS):
+            record["version"] = max(row["version"], history.get(row["id"], 0)) + 1
             record["final_marks"] = None
+            if row["id"] in replacing and row["id"] not in history:
+                # The marking as it stood before: kept as the script's first version.
+                versions.append(
+                    ScriptVersion(
+                        script_id=row["id"],
+                        number=row["version"],
+                        author=None,
+                        marks=row["marks"],
+                        special_mark=row["special_mark"],
+                        annotations=row["annotations"],
+                        initial_mark=row["initial_mark"],
+                    )
+                )
+            if row["id"] in replacing or row["id"] in history:
+                # A script with a history keeps every marking it had, imports included.
+                versions.append(
+                    ScriptVersion(
+                        script_id=row["id"],
+                        number=record["version"],
+                        author=actor if getattr(actor, "pk", None) else None,
+                        marks=record["marks"],
+                        special_mark=record["special_mark"],
+                        annotations=record["annotations"],
+                        initial_mark=record["initial_mark"],
+                        from_import=True,
+                    )
+                )
         else:
             record["version"] = row["version"]
             record["final_marks"] = row["final_marks"]
+        if any(row[name] != record[name] for name in SCRIPT_DATA_FIELDS):
+            touched.add((row["exam_id"], row["academy_id"]))
+            touched.add((record["exam_id"], record["academy_id"]))
+
+    def script_created(record: dict) -> None:
+        touched.add((record["exam_id"], record["academy_id"]))
+
+    def conflicts_refuse() -> None:
+        if conflicts:
+            raise ImportConflict(
+                _conflicts_describe(conflicts, exam_codes=exam_codes, exams=exam_by_id)
+            )
 
     sync.run(
         Script,
@@ -659,28 +1052,29 @@ def _write_scripts(
         key=lambda row: row["public_id"],
         key_fields=["public_id"],
         records=records(),
-        fields=[
-            "exam_id",
-            "candidate_id",
-            "subject_id",
-            "batch_id",
-            "academy_id",
-            "department_id",
-            "school_id",
-            "class_group_id",
-            "qualification_id",
-            "jury_id",
-            "grader_id",
-            "locked",
-            "marks",
-            "special_mark",
-            "initial_mark",
-            "final_mark",
-            "annotations",
-            "pages",
-        ],
+        fields=SCRIPT_FIELDS,
         on_update=script_changed,
         extra_fields=("version", "final_marks"),
+        read_only=("delta",),
+        on_existing=compare,
+        on_create=script_created,
+        before_write=conflicts_refuse,
     )
-    if sync.report.created["copies"]:
-        touched_exams.update(exam_by_id)
+    ScriptVersion.objects.bulk_create(versions, batch_size=BULK_SIZE)
+    sync.report.replaced = len(replacing)
+    if replacing:
+        exams = Exam.objects.in_bulk({record["exam_id"] for _row, record in replacing.values()})
+        academies = Academy.objects.in_bulk(
+            {record["academy_id"] for _row, record in replacing.values()}
+        )
+        for row, record in sorted(replacing.values(), key=lambda pair: pair[1]["public_id"]):
+            audit_log(
+                actor=actor,
+                action="script.import_replaced",
+                target_type="script",
+                target_id=record["public_id"],
+                exam=exams[record["exam_id"]],
+                academy=academies[record["academy_id"]],
+                before=_marking_state(row),
+                after={**_marking_state(record), "file": file_name},
+            )
