@@ -3,6 +3,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from config.api import api
+from harmonie.accounts.admin_login import ThrottledAdminLoginForm
 
 urlpatterns = [
     path("", include("harmonie.dashboard.urls")),
@@ -13,8 +14,13 @@ urlpatterns = [
     path("harmonisation/", include("harmonie.harmonisation.urls")),
     path("validation/", include("harmonie.validation.urls")),
     path("api/v1/", api.urls),
-    path("admin/", admin.site.urls),
 ]
+
+# Django's admin: its login is throttled like the login page (R-ACC-1); production does
+# not route it at all (no role is staff; docs/decisions.md, "Hardening").
+admin.site.login_form = ThrottledAdminLoginForm
+if not settings.PRODUCTION:
+    urlpatterns.append(path("admin/", admin.site.urls))
 
 if settings.DEBUG:
     from django.conf.urls.static import static

@@ -1,11 +1,17 @@
-"""POST /api/v1/auth/token and the two ways to authenticate API calls."""
+"""POST and DELETE /api/v1/auth/token and the two ways to authenticate API calls."""
 
 from django.http import HttpRequest
 from ninja import Router, Schema
+from ninja.responses import Status
 from ninja.security import APIKeyCookie, HttpBearer
 
 from harmonie.accounts.models import User
-from harmonie.accounts.services import api_token_create, api_token_user, login_check
+from harmonie.accounts.services import (
+    api_token_create,
+    api_token_revoke,
+    api_token_user,
+    login_check,
+)
 
 router = Router(tags=["authentification"])
 
@@ -43,3 +49,16 @@ class TokenOut(Schema):
 def token_create(request: HttpRequest, payload: TokenIn) -> dict:
     user = login_check(request=request, username=payload.username, password=payload.password)
     return {"token": api_token_create(user=user)}
+
+
+@router.delete(
+    "/token",
+    auth=ApiKeyAuth(),
+    response={204: None},
+    summary="Révoquer le jeton d'accès envoyé",
+)
+def token_delete(request: HttpRequest):
+    """The bearer token this request carries stops working at once."""
+    key = request.headers.get("Authorization", "").partition(" ")[2].strip()
+    api_token_revoke(key=key)
+    return Status(204, None)

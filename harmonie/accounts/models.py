@@ -48,6 +48,9 @@ class ApiToken(models.Model):
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
     key_hash = models.CharField(max_length=64, unique=True)
+    # HMAC of the password hash when the token was made: a password changed by any path
+    # (service, admin, changepassword) no longer matches, so the token stops working.
+    password_stamp = models.CharField(max_length=64, default="")
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField()
 
