@@ -316,6 +316,7 @@ def session_file_validate(*, data: Any, base_dir: Path, known: KnownKeys) -> Val
 
     user_role = dict(known.user_role)
     seen = set()
+    seen_emails: set[str] = set()
     for index, record in enumerate(_list(root, "users", "", required=False)):
         path = f"users[{index}]"
         username = _text(_obj(record, path), "username", path, max_length=150)
@@ -340,6 +341,12 @@ def session_file_validate(*, data: Any, base_dir: Path, known: KnownKeys) -> Val
                 _fail(f"{path}.missions[{mission_index}]", f"épreuve « {mission} » inconnue")
         for key in ("first_name", "last_name"):
             _text(record, key, path, max_length=150, optional=True)
+        # Optional: what the identity provider's e-mail claim is matched on (Sign-in).
+        email = _text(record, "email", path, max_length=254, optional=True)
+        if email is not None:
+            if "@" not in email or any(c.isspace() for c in email):
+                _fail(f"{path}.email", f"adresse électronique « {email} » invalide")
+            _unique(seen_emails, email.lower(), f"{path}.email", "adresse électronique")
         password = record.get("password")
         if password is not None and (not isinstance(password, str) or not password):
             _fail(f"{path}.password", "mot de passe texte attendu")
