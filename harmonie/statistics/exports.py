@@ -2,6 +2,8 @@
 
 CSV is written for French spreadsheets: `;` separator, UTF-8 with a byte order mark,
 decimal comma. XLSX keeps numbers as numbers and adds a sheet describing the filter.
+Every text cell goes through `cell_neutralise` (a label such as `=HYPERLINK(...)` is
+written as text, never as a formula: OWASP's CSV injection advice).
 """
 
 import csv
@@ -13,6 +15,7 @@ from openpyxl import Workbook
 
 from harmonie.errors import NotFound
 from harmonie.marking.filters import script_filter_describe
+from harmonie.spreadsheet import cell_neutralise, row_neutralise
 from harmonie.statistics.rules import mark_round
 from harmonie.statistics.selectors import ExamStatistics, GroupRow
 
@@ -92,9 +95,9 @@ def _french_number(value: Cell) -> str:
 def table_csv(table: StatisticsTable) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
-    writer.writerow(table.headers)
+    writer.writerow(row_neutralise(table.headers))
     for row in table.rows:
-        writer.writerow([_french_number(cell) for cell in row])
+        writer.writerow([_french_number(cell_neutralise(cell)) for cell in row])
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
 
 
@@ -102,15 +105,15 @@ def table_xlsx(table: StatisticsTable, *, stats: ExamStatistics) -> bytes:
     workbook = Workbook()
     sheet = workbook.active
     sheet.title = table.title[:31]
-    sheet.append(list(table.headers))
+    sheet.append(row_neutralise(table.headers))
     for row in table.rows:
-        sheet.append(list(row))
+        sheet.append(row_neutralise(row))
     sheet.freeze_panes = "A2"
     about = workbook.create_sheet("Filtre")
-    about.append(["Épreuve", stats.exam.code])
+    about.append(row_neutralise(["Épreuve", stats.exam.code]))
     about.append(["Lots verrouillés seulement", "oui" if stats.locked_only else "non"])
     for label, value in script_filter_describe(script_filter=stats.script_filter):
-        about.append([label, value])
+        about.append(row_neutralise([label, value]))
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
