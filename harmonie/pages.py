@@ -26,7 +26,8 @@ def refused_page(request: HttpRequest, error: DomainError, *, title: str = "") -
 
 
 def domain_errors_as_http(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Out of scope is a 404 page, a role without the right a 403 page."""
+    """Out of scope is a 404 page, a role without the right a 403 page; any other domain
+    refusal (bad input 400, state 409) the refused page with its French message."""
 
     @wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
@@ -36,5 +37,7 @@ def domain_errors_as_http(view: Callable[..., HttpResponse]) -> Callable[..., Ht
             raise Http404(error.message) from None
         except Forbidden as error:
             raise PermissionDenied(error.message) from None
+        except DomainError as error:
+            return refused_page(request, error)
 
     return wrapper

@@ -11,6 +11,7 @@ from django.http import HttpRequest
 from ninja import Field, Router, Schema
 from ninja.responses import Status
 
+from harmonie.harmonisation.models import Simulation
 from harmonie.harmonisation.selectors import (
     conformity_state,
     harmonisation_get,
@@ -18,9 +19,11 @@ from harmonie.harmonisation.selectors import (
     scenario_population,
 )
 from harmonie.harmonisation.services import (
+    comparison_create,
     conformity_apply,
     harmonisation_execute,
     simulation_create,
+    undo_simulation_create,
 )
 
 router = Router(tags=["harmonisation en masse"])
@@ -33,6 +36,30 @@ class ScenariosIn(Schema):
 class SimulationIn(Schema):
     scenarios: Any = Field(None, description="Scénarios : [{filter, action: {type, points}}]")
     display: Any = Field(None, description="Filtre d'affichage des graphiques (objet filtre)")
+    replays: int | None = Field(
+        None,
+        description="Harmonisation dont ces scénarios sont rejoués (facultatif) : une annulation "
+        "rejouée dit alors combien de ses candidats elle laisserait harmonisés (R-MASS-14)",
+    )
+
+
+class DraftIn(Schema):
+    scenarios: Any = Field(None, description="Scénarios : [{filter, action: {type, points}}]")
+
+
+class ComparisonIn(Schema):
+    a: DraftIn
+    b: DraftIn
+    display: Any = Field(None, description="Filtre d'affichage des graphiques (objet filtre)")
+
+
+class ReasonIn(Schema):
+    code: str = Field(
+        "other",
+        description="grader_severity, grader_leniency, subject_difficulty, scheme_error, "
+        "scanning_incident ou other (R-FAIR-5)",
+    )
+    text: str | None = Field("", description="Précision (facultative, 1 000 caractères au plus)")
 
 
 class ExecutionIn(Schema):
@@ -41,6 +68,7 @@ class ExecutionIn(Schema):
     scenarios: Any = Field(
         None, description="Scénarios tels qu'affichés (facultatif) : refusés s'ils diffèrent"
     )
+    reason: ReasonIn | None = Field(None, description="Motif (R-FAIR-5) ; absent : `other`")
 
 
 class PopulationCountOut(Schema):
@@ -64,6 +92,30 @@ class ScenarioOutcomeOut(Schema):
     skipped: dict[str, int]
 
 
+class CrossingOut(Schema):
+    threshold: float
+    up: int
+    down: int
+    scripts_up: list[str]
+    scripts_down: list[str]
+
+
+class ReplayLeftoverOut(Schema):
+    harmonisation: int
+    count: int
+
+
+class UndoScenarioOut(Schema):
+    scenario: int
+    scripts: int
+    points: float
+
+
+class UndoOut(Schema):
+    harmonisation: int
+    scenarios: list[UndoScenarioOut]
+
+
 class SimulationOut(Schema):
     id: int
     marks_version: int
@@ -74,6 +126,15 @@ class SimulationOut(Schema):
     mean_before: float | None
     mean_after: float | None
     scenarios: list[ScenarioOutcomeOut]
+    crossings: list[CrossingOut] = []
+    replay_leftover: ReplayLeftoverOut | None = None
+    undo: UndoOut | None = None
+
+
+class ComparisonOut(Schema):
+    a: SimulationOut
+    b: SimulationOut
+    differ: int
 
 
 class Author(Schema):
@@ -93,6 +154,18 @@ class ScenarioOut(Schema):
     skipped: dict[str, int]
 
 
+class ReasonOut(Schema):
+    code: str
+    label: str
+    text: str
+
+
+class LinkOut(Schema):
+    id: int
+    name: str
+    executed_at: datetime
+
+
 class HarmonisationOut(Schema):
     id: int
     exam: str
@@ -100,6 +173,10 @@ class HarmonisationOut(Schema):
     author: Author
     executed_at: datetime
     is_cancellation: bool
+    reason: ReasonOut
+    cancels: int | None
+    cancels_harmonisation: LinkOut | None
+    cancelled_by: LinkOut | None
     scenarios: list[ScenarioOut]
     replay: list[dict]
 
@@ -128,11 +205,50 @@ def scenario_population_post(request: HttpRequest, exam: str, payload: Scenarios
 )
 def simulation_post(request: HttpRequest, exam: str, payload: SimulationIn) -> Status:
     simulation = simulation_create(
-        user=request.auth, exam_code=exam, scenarios=payload.scenarios, display=payload.display
+        user=request.auth,
+        exam_code=exam,
+        scenarios=payload.scenarios,
+        display=payload.display,
+        replays=payload.replays,
+    )
+    return Status(201, _simulation_answer(simulation))
+
+
+def _simulation_answer(simulation: Simulation) -> dict:
+    return {"id": simulation.pk, "marks_version": simulation.marks_version, **simulation.result}
+
+
+@router.post(
+    "/exams/{exam}/comparisons",
+    response={201: ComparisonOut},
+    summary="Comparer deux versions d'une harmonisation sur les mêmes données (R-FAIR-4)",
+)
+def comparison_post(request: HttpRequest, exam: str, payload: ComparisonIn) -> Status:
+    comparison = comparison_create(
+        user=request.auth,
+        exam_code=exam,
+        a=payload.a.dict(),
+        b=payload.b.dict(),
+        display=payload.display,
     )
     return Status(
-        201, {"id": simulation.pk, "marks_version": simulation.marks_version, **simulation.result}
+        201,
+        {
+            "a": _simulation_answer(comparison.a),
+            "b": _simulation_answer(comparison.b),
+            "differ": comparison.differ,
+        },
     )
+
+
+@router.post(
+    "/harmonisations/{harmonisation_id}/undo-simulation",
+    response={201: SimulationOut},
+    summary="Simuler l'annulation exacte d'une harmonisation (R-MASS-14)",
+)
+def undo_simulation_post(request: HttpRequest, harmonisation_id: int) -> Status:
+    simulation = undo_simulation_create(user=request.auth, harmonisation_id=harmonisation_id)
+    return Status(201, _simulation_answer(simulation))
 
 
 @router.post(
@@ -147,6 +263,7 @@ def harmonisation_post(request: HttpRequest, exam: str, payload: ExecutionIn) ->
         simulation_id=payload.simulation,
         name=payload.name or "",
         scenarios=payload.scenarios,
+        reason=payload.reason.dict() if payload.reason is not None else None,
     )
     return Status(201, harmonisation_get(user=request.auth, harmonisation_id=harmonisation.pk))
 

@@ -1,6 +1,9 @@
 """Reading the editor's form (names `s<N>-<key>`, `display-<key>`) into API.md objects,
 and the choices each scenario's filter block shows (R-MASS-4, R-MASS-5)."""
 
+import base64
+import binascii
+import json
 import re
 from typing import Any
 
@@ -9,6 +12,7 @@ from django.urls import NoReverseMatch, reverse
 
 from harmonie.accounts.models import User
 from harmonie.errors import InvalidInput
+from harmonie.harmonisation.models import REASON_CODES
 from harmonie.harmonisation.scenarios import scenario_filter_keys
 from harmonie.marking.filters import LIST_KEYS, ScriptFilter, filter_options, script_filter_parse
 from harmonie.referential.models import Exam, Part
@@ -127,3 +131,32 @@ def display_options(*, user: User, exam: Exam) -> list[dict]:
     return [
         {"key": key, "label": LABELS.get(key, key), "options": options[key]} for key in DISPLAY_KEYS
     ]
+
+
+def reason_from_post(*, data: QueryDict) -> dict:
+    """R-FAIR-5: the reason chosen at execution (`reason_code`, `reason_text`)."""
+    return {"code": data.get("reason_code") or "other", "text": data.get("reason_text") or ""}
+
+
+def reason_choices() -> list[tuple[str, str]]:
+    return [(code, str(label)) for code, label in REASON_CODES.items()]
+
+
+def draft_encode(*, scenarios: list[dict], reason: dict | None = None) -> str:
+    """A draft harmonisation for the editor's address (`?draft=`): scenarios in API.md's
+    shape and a reason, as URL-safe base64 JSON (used by proposed harmonisations)."""
+    raw = json.dumps({"scenarios": scenarios, "reason": reason or {}}, separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def draft_decode(*, raw: str) -> dict:
+    """The draft in `?draft=`; a damaged one is refused with a French message."""
+    try:
+        padded = raw + "=" * (-len(raw) % 4)
+        data = json.loads(base64.urlsafe_b64decode(padded.encode()).decode())
+    except (binascii.Error, UnicodeError, ValueError):
+        raise InvalidInput("Le brouillon d'harmonisation de l'adresse est illisible.") from None
+    if not isinstance(data, dict) or not isinstance(data.get("scenarios", []), list):
+        raise InvalidInput("Le brouillon d'harmonisation de l'adresse est illisible.")
+    reason = data.get("reason") if isinstance(data.get("reason"), dict) else {}
+    return {"scenarios": data.get("scenarios") or [], "reason": reason}

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from django.conf import settings
+
 from harmonie.accounts.models import User
 from harmonie.errors import InvalidInput
 from harmonie.harmonisation.engine import ACTIONS, RESET, Action
@@ -136,6 +138,11 @@ def scenario_parse(*, data: Any, exam: Exam, user: User, position: int) -> Parse
 def scenarios_parse(*, data: Any, exam: Exam, user: User) -> list[ParsedScenario]:
     if not isinstance(data, list | tuple) or not data:
         raise InvalidInput("Une harmonisation a au moins un scénario.")
+    if len(data) > settings.HARMONIE_SCENARIOS_MAX:  # refused before any is read
+        raise InvalidInput(
+            f"Trop de scénarios : au plus {settings.HARMONIE_SCENARIOS_MAX} par harmonisation.",
+            details={"scenarios": len(data), "max": settings.HARMONIE_SCENARIOS_MAX},
+        )
     return [
         scenario_parse(data=item, exam=exam, user=user, position=position)
         for position, item in enumerate(data)

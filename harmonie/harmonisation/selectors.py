@@ -10,9 +10,9 @@ from harmonie.errors import NotFound
 from harmonie.harmonisation.conformity import conformity_pending, exam_leaves
 from harmonie.harmonisation.engine import scenario_population_count
 from harmonie.harmonisation.models import REASON_CODES, Harmonisation, Simulation
+from harmonie.harmonisation.permissions import exam_for_mass_harmonisation
 from harmonie.harmonisation.population import population_load, scenario_mask
 from harmonie.harmonisation.scenarios import action_label, scenarios_parse
-from harmonie.harmonisation.permissions import exam_for_mass_harmonisation
 from harmonie.marking.filters import script_filter_describe, script_filter_parse
 from harmonie.referential.models import Exam
 

@@ -3,7 +3,7 @@ service or selector, render; domain errors become a French message with their st
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -13,23 +13,30 @@ from harmonie.errors import DomainError
 from harmonie.harmonisation.forms import (
     display_from_post,
     display_options,
+    draft_decode,
     exam_parts,
+    reason_choices,
+    reason_from_post,
     scenario_context,
     scenario_from_post,
     scenarios_from_post,
     statistics_url,
 )
+from harmonie.harmonisation.permissions import exam_for_mass_harmonisation
+from harmonie.harmonisation.scenarios import action_label
 from harmonie.harmonisation.selectors import (
     conformity_state,
+    harmonisation_get,
     harmonisation_list,
     harmonisation_replay,
     scenario_population,
 )
 from harmonie.harmonisation.services import (
+    comparison_create,
     conformity_apply,
-    exam_for_mass_harmonisation,
     harmonisation_execute,
     simulation_create,
+    undo_simulation_create,
 )
 from harmonie.pages import domain_errors_as_http
 
@@ -68,6 +75,7 @@ def _links(exam) -> dict:
 def editor(request: HttpRequest, exam: str) -> HttpResponse:
     exam_obj = exam_for_mass_harmonisation(user=request.user, exam_code=exam)
     scenarios = [DEFAULT_SCENARIO]
+    reason: dict = {}
     replay_id = request.GET.get("replay")
     if replay_id:
         if not replay_id.isdigit():
@@ -75,11 +83,18 @@ def editor(request: HttpRequest, exam: str) -> HttpResponse:
         scenarios = harmonisation_replay(
             user=request.user, exam=exam_obj, harmonisation_id=int(replay_id)
         )
+    elif request.GET.get("draft"):
+        # A proposed harmonisation (R-FAIR-2) arrives as a draft: nothing runs until the
+        # coordinator simulates and executes it.
+        draft = draft_decode(raw=request.GET["draft"])
+        scenarios, reason = draft["scenarios"] or [DEFAULT_SCENARIO], draft["reason"]
     context = {
         "page_title": f"Harmonisation en masse — {exam_obj.label}",
         "breadcrumb": _breadcrumb(exam_obj, "Harmonisation en masse"),
         "exam": exam_obj,
         "replay_id": replay_id,
+        "drafted": bool(request.GET.get("draft")),
+        "reason": reason,
         "scenarios": [
             scenario_context(user=request.user, exam=exam_obj, scenario=scenario, index=index)
             for index, scenario in enumerate(scenarios)
@@ -142,23 +157,8 @@ def population(request: HttpRequest, exam: str) -> HttpResponse:
     return render(request, "harmonisation/_population.html", {"counts": counts, "reasons": reasons})
 
 
-@login_required
-@require_POST
-def simulate(request: HttpRequest, exam: str) -> HttpResponse:
-    """BEFORE / AFTER charts (R-MASS-8) and the execution form (R-MASS-9)."""
-    try:
-        exam_obj = exam_for_mass_harmonisation(user=request.user, exam_code=exam)
-        display = display_from_post(data=request.POST)
-        simulation = simulation_create(
-            user=request.user,
-            exam_code=exam,
-            scenarios=scenarios_from_post(data=request.POST),
-            display=display,
-        )
-    except DomainError as error:
-        return _fragment_error(request, error)
-    result = simulation.result
-    scenarios = [
+def _outcomes(result: dict) -> list[dict]:
+    return [
         {
             "number": position + 1,
             "applied": outcome["applied"],
@@ -171,6 +171,26 @@ def simulate(request: HttpRequest, exam: str) -> HttpResponse:
         }
         for position, outcome in enumerate(result["scenarios"])
     ]
+
+
+# Crossing lists shown in the page (the API gives them whole).
+CROSSINGS_SHOWN = 1000
+
+
+def _crossings(result: dict) -> list[dict]:
+    return [
+        {
+            **crossing,
+            "shown_up": crossing["scripts_up"][:CROSSINGS_SHOWN],
+            "shown_down": crossing["scripts_down"][:CROSSINGS_SHOWN],
+            "more": max(crossing["up"], crossing["down"]) > CROSSINGS_SHOWN,
+        }
+        for crossing in result.get("crossings", [])
+    ]
+
+
+def _simulation_context(*, request: HttpRequest, exam_obj, simulation, display: dict) -> dict:
+    result = simulation.result
     display_fields = [
         {
             **field,
@@ -185,15 +205,90 @@ def simulate(request: HttpRequest, exam: str) -> HttpResponse:
         {"mark": before["mark"], "before": before["count"], "after": after["count"]}
         for before, after in zip(result["before"], result["after"], strict=True)
     ]
+    leftover = result.get("replay_leftover") or {}
+    return {
+        "simulation": simulation,
+        "result": result,
+        "rows": rows,
+        "scenarios": _outcomes(result),
+        "crossings": _crossings(result),
+        "leftover": leftover if leftover.get("count") else None,
+        "display_fields": display_fields,
+        "reasons": reason_choices(),
+        # A proposed harmonisation (R-FAIR-2) comes with its reason filled in.
+        "reason_code": request.POST.get("reason_code")
+        or request.POST.get("proposed_reason_code")
+        or "other",
+        "reason_text": request.POST.get("reason_text")
+        or request.POST.get("proposed_reason_text")
+        or "",
+        "exam": exam_obj,
+    }
+
+
+@login_required
+@require_POST
+def simulate(request: HttpRequest, exam: str) -> HttpResponse:
+    """BEFORE / AFTER charts (R-MASS-8), crossings (R-FAIR-3) and the execution form
+    (R-MASS-9)."""
+    try:
+        exam_obj = exam_for_mass_harmonisation(user=request.user, exam_code=exam)
+        display = display_from_post(data=request.POST)
+        simulation = simulation_create(
+            user=request.user,
+            exam_code=exam,
+            scenarios=scenarios_from_post(data=request.POST),
+            display=display,
+            replays=request.POST.get("replays") or None,
+        )
+    except DomainError as error:
+        return _fragment_error(request, error)
+    context = _simulation_context(
+        request=request, exam_obj=exam_obj, simulation=simulation, display=display
+    )
+    return render(request, "harmonisation/_simulation.html", context)
+
+
+@login_required
+@require_POST
+def compare(request: HttpRequest, exam: str) -> HttpResponse:
+    """« Comparer avec une autre version » (R-FAIR-4): draft A kept in the page, B edited."""
+    try:
+        exam_obj = exam_for_mass_harmonisation(user=request.user, exam_code=exam)
+        draft_a = QueryDict(request.POST.get("draft_a", ""))
+        display = display_from_post(data=request.POST)
+        comparison = comparison_create(
+            user=request.user,
+            exam_code=exam,
+            a={"scenarios": scenarios_from_post(data=draft_a)},
+            b={"scenarios": scenarios_from_post(data=request.POST)},
+            display=display,
+        )
+    except DomainError as error:
+        return _fragment_error(request, error)
+    a, b = comparison.a.result, comparison.b.result
+    rows = [
+        {"mark": before["mark"], "before": before["count"], "a": in_a["count"], "b": in_b["count"]}
+        for before, in_a, in_b in zip(a["before"], a["after"], b["after"], strict=True)
+    ]
+    crossings = [
+        {"threshold": ca["threshold"], "a": ca, "b": cb}
+        for ca, cb in zip(a.get("crossings", []), b.get("crossings", []), strict=True)
+    ]
     return render(
         request,
-        "harmonisation/_simulation.html",
+        "harmonisation/_comparison.html",
         {
-            "simulation": simulation,
-            "result": result,
+            "comparison": comparison,
+            "a": a,
+            "b": b,
+            "a_outcomes": _outcomes(a),
+            "b_outcomes": _outcomes(b),
             "rows": rows,
-            "scenarios": scenarios,
-            "display_fields": display_fields,
+            "crossings": crossings,
+            "reasons": reason_choices(),
+            "reason_code": request.POST.get("proposed_reason_code") or "other",
+            "reason_text": request.POST.get("proposed_reason_text") or "",
             "exam": exam_obj,
         },
     )
@@ -208,7 +303,9 @@ def execute(request: HttpRequest, exam: str) -> HttpResponse:
             exam_code=exam,
             simulation_id=request.POST.get("simulation"),
             name=request.POST.get("name", ""),
-            scenarios=scenarios_from_post(data=request.POST),
+            # The exact undo and the comparison's drafts send no scenario fields.
+            scenarios=scenarios_from_post(data=request.POST) or None,
+            reason=reason_from_post(data=request.POST),
         )
     except DomainError as error:
         return _fragment_error(request, error)
@@ -220,6 +317,55 @@ def execute(request: HttpRequest, exam: str) -> HttpResponse:
             "editor_url": reverse("harmonisation:editor", args=[exam]),
             "history_url": reverse("harmonisation:history", args=[exam]),
             "conformity_url": reverse("harmonisation:conformity", args=[exam]),
+        },
+    )
+
+
+def _undo_lines(summary: dict) -> dict:
+    """« − 2 » for what goes back on each scenario of the original (R-MASS-14)."""
+    lines = [
+        {
+            **line,
+            "label": action_label(
+                action="raise" if line["points"] > 0 else "lower", points=abs(line["points"])
+            ),
+        }
+        for line in summary["scenarios"]
+    ]
+    return {**summary, "scenarios": lines}
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+@domain_errors_as_http
+def undo(request: HttpRequest, exam: str, harmonisation: int) -> HttpResponse:
+    """« Annuler cette harmonisation » (R-MASS-14): the page, then its simulation (POST)."""
+    exam_obj = exam_for_mass_harmonisation(user=request.user, exam_code=exam)
+    original = harmonisation_get(user=request.user, harmonisation_id=harmonisation)
+    if original["exam"] != exam_obj.code:
+        raise Http404("Harmonisation introuvable.")
+    if request.method == "POST":
+        try:
+            simulation = undo_simulation_create(user=request.user, harmonisation_id=harmonisation)
+        except DomainError as error:
+            return _fragment_error(request, error)
+        context = _simulation_context(
+            request=request, exam_obj=exam_obj, simulation=simulation, display={}
+        )
+        return render(
+            request,
+            "harmonisation/_simulation.html",
+            {**context, "undo": _undo_lines(simulation.result["undo"])},
+        )
+    return render(
+        request,
+        "harmonisation/undo.html",
+        {
+            "page_title": f"Annuler une harmonisation — {exam_obj.label}",
+            "breadcrumb": _breadcrumb(exam_obj, "Annuler une harmonisation"),
+            "exam": exam_obj,
+            "original": original,
+            **_links(exam_obj),
         },
     )
 

@@ -1,13 +1,13 @@
 /* Scenario editor (R-MASS-7): add, remove (never the first), move up and down, renumber;
    copy a scenario's filters to the statistics page; fold scenarios after a simulation;
-   draw the BEFORE / AFTER charts; a simulation goes stale as soon as a scenario changes. */
+   draw the BEFORE / AFTER charts (and BEFORE / A / B of a comparison, R-FAIR-4); keep a
+   draft A to compare with the edited B; a simulation goes stale as soon as a scenario
+   changes. The exact-undo page (R-MASS-14) uses the charts and the execution part. */
 (function () {
   "use strict";
-  var form = document.getElementById("harmonisation-form");
-  if (!form) { return; }
-  var list = document.getElementById("scenarios");
-  var template = document.getElementById("scenario-template");
   var charts = [];
+  var COLOURS = { before: "#6a6af4", after: "#18753c", a: "#18753c", b: "#b34000" };
+  var LABELS = { before: "Avant", after: "Après", a: "Version A", b: "Version B" };
 
   // Domain refusals come back as 4xx fragments with a French message: show them.
   htmx.config.responseHandling = [
@@ -16,6 +16,56 @@
     { code: "4..", swap: true, error: false },
     { code: "...", swap: false, error: true }
   ];
+
+  // Every canvas names the JSON rows it draws (`data-rows`) and its series (`data-series`,
+  // several on one chart); charts drawn from the same rows share their scale.
+  function drawCharts() {
+    charts.forEach(function (chart) { chart.destroy(); });
+    charts = [];
+    if (typeof Chart === "undefined") { return; }
+    document.querySelectorAll("canvas.hm-chart").forEach(function (canvas) {
+      var data = document.getElementById(canvas.dataset.rows || "simulation-rows");
+      if (!data) { return; }
+      var rows = JSON.parse(data.textContent);
+      var keys = Object.keys(rows[0] || {}).filter(function (key) { return key !== "mark"; });
+      var peak = Math.max.apply(null, rows.map(function (row) {
+        return Math.max.apply(null, keys.map(function (key) { return row[key]; }));
+      }).concat([1]));
+      var series = canvas.dataset.series.split(",");
+      charts.push(new Chart(canvas, {
+        type: "bar",
+        data: {
+          labels: rows.map(function (row) { return String(row.mark).replace(".", ","); }),
+          datasets: series.map(function (key) {
+            return { label: LABELS[key], data: rows.map(function (row) { return row[key]; }), backgroundColor: COLOURS[key] };
+          })
+        },
+        options: {
+          animation: false,
+          scales: { y: { beginAtZero: true, suggestedMax: peak }, x: { title: { display: true, text: "Note" } } },
+          plugins: { legend: { display: series.length > 1 } }
+        }
+      }));
+    });
+  }
+
+  document.body.addEventListener("htmx:afterSwap", function (event) {
+    var target = event.detail.target;
+    if ((target.id === "simulation" && target.querySelector("[data-simulation]")) || target.id === "comparison") {
+      drawCharts();
+    } else if (target.id === "execution" && target.querySelector("[data-executed]")) {
+      ["harmonisation-form", "undo-form", "comparison"].forEach(function (id) {
+        var el = document.getElementById(id);
+        if (el) { el.hidden = true; }
+      });
+    }
+  });
+
+  var form = document.getElementById("harmonisation-form");
+  if (!form) { return; }
+  var list = document.getElementById("scenarios");
+  var template = document.getElementById("scenario-template");
+  form.addEventListener("submit", function (event) { event.preventDefault(); });
 
   function scenarios() { return Array.prototype.slice.call(list.querySelectorAll(".hm-scenario")); }
 
@@ -82,6 +132,8 @@
     var scenario = button.closest(".hm-scenario");
     if (action === "copy-stats") { button.href = statisticsUrl(scenario); return; }
     event.preventDefault();
+    if (action === "keep-a") { keepA(); return; }
+    if (action === "drop-a") { dropA(); return; }
     if (action === "add") {
       var fresh = template.content.firstElementChild.cloneNode(true);
       rename(fresh, "t" + scenarios().length + "-");
@@ -112,45 +164,36 @@
     if (scenario) { event.detail.parameters.scenario = scenario.dataset.index; }
   });
 
-  function drawCharts() {
-    charts.forEach(function (chart) { chart.destroy(); });
-    charts = [];
-    var data = document.getElementById("simulation-rows");
-    if (!data || typeof Chart === "undefined") { return; }
-    var rows = JSON.parse(data.textContent);
-    var labels = rows.map(function (row) { return String(row.mark).replace(".", ","); });
-    var peak = Math.max.apply(null, rows.map(function (row) { return Math.max(row.before, row.after); }).concat([1]));
-    document.querySelectorAll("canvas.hm-chart").forEach(function (canvas) {
-      var series = canvas.dataset.series;
-      charts.push(new Chart(canvas, {
-        type: "bar",
-        data: {
-          labels: labels,
-          datasets: [{
-            label: series === "before" ? "Avant" : "Après",
-            data: rows.map(function (row) { return row[series]; }),
-            backgroundColor: series === "before" ? "#6a6af4" : "#18753c"
-          }]
-        },
-        options: {
-          animation: false,
-          scales: { y: { beginAtZero: true, suggestedMax: peak }, x: { title: { display: true, text: "Note" } } },
-          plugins: { legend: { display: false } }
-        }
-      }));
-    });
-  }
-
   document.body.addEventListener("htmx:afterSwap", function (event) {
-    var target = event.detail.target;
-    if (target.id === "simulation" && target.querySelector("[data-simulation]")) {
+    if (event.detail.target.id === "simulation" && event.detail.target.querySelector("[data-simulation]")) {
       scenarios().forEach(function (scenario) { scenario.open = false; });
       document.getElementById("stale-notice").hidden = true;
-      drawCharts();
-    } else if (target.id === "execution" && target.querySelector("[data-executed]")) {
-      form.hidden = true;
     }
   });
+
+  // « Comparer avec une autre version » (R-FAIR-4): the scenarios as they stand become
+  // draft A, kept in the form; the coordinator then edits them into B.
+  function scenarioFields() {
+    var params = new URLSearchParams();
+    new FormData(form).forEach(function (value, key) {
+      if (/^s\d+-/.test(key)) { params.append(key, value); }
+    });
+    return params;
+  }
+
+  function keepA() {
+    var fields = scenarioFields();
+    document.getElementById("draft-a").value = fields.toString();
+    document.querySelector("[data-testid=draft-a-count]").textContent = String(scenarios().length);
+    document.getElementById("compare-banner").hidden = false;
+  }
+
+  function dropA() {
+    document.getElementById("draft-a").value = "";
+    document.getElementById("compare-banner").hidden = true;
+    document.getElementById("comparison").innerHTML = "";
+  }
+
   // A filter block re-rendered by the server keeps the scenario's numbering.
   document.body.addEventListener("htmx:afterSettle", function () { renumber(); });
 
