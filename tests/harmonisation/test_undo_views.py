@@ -107,7 +107,8 @@ def test_comparison_fragment(academy_world):
     assert "Comparaison des versions A et B" in html
     # 14.5 → 15.5 or 16.5; 19 → 20 under both (clamped): one differs.
     assert "<strong>1</strong> candidat(s) auraient une note finale différente" in html
-    assert "Exécuter la version A" in html and "Exécuter la version B" in html
+    assert "Exécuter la version A" in html
+    assert "Exécuter la version B" in html
     bad = client.post(URL + "comparaison/", {"draft_a": "", "s0-action": "raise", "s0-points": "2"})
     assert bad.status_code == 400
     assert "Version A" in bad.content.decode()
