@@ -1,4 +1,8 @@
-"""API endpoints of unit harmonisation and grading (API.md §2); mounted under /api/v1."""
+"""API endpoints of unit harmonisation and grading (API.md §2); mounted under /api/v1.
+
+`GET /scripts/{id}` is served by harmonie.explanation.api: its explanation reads the
+harmonisations, which this app never imports.
+"""
 
 from typing import Any
 
@@ -8,7 +12,7 @@ from ninja import Router, Schema
 from harmonie.accounts.permissions import exam_abilities, exam_get_for_user, require
 from harmonie.errors import InvalidInput
 from harmonie.marking.filters import FILTER_KEYS, filter_options, script_filter_parse
-from harmonie.marking.permissions import MarkingMode, marking_mode, script_get_for_user
+from harmonie.marking.permissions import MarkingMode, marking_mode
 from harmonie.marking.selectors import list_params_parse, script_detail, script_list
 from harmonie.marking.services import script_marking_update
 
@@ -106,12 +110,6 @@ def scripts_list(request: HttpRequest, exam: str) -> dict:
         "count": page.count,
         "filter": script_filter.as_dict(),
     }
-
-
-@router.get("/scripts/{script_id}", summary="Une copie : barème, notes, annotations, historique")
-def script_get(request: HttpRequest, script_id: str) -> dict:
-    script, access = script_get_for_user(user=request.auth, public_id=script_id)
-    return script_detail(script=script, can_edit=access.can_edit, mode=access.mode.value)
 
 
 @router.put(

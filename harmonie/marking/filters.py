@@ -216,6 +216,17 @@ def _parse_mark(data: Mapping[str, Any], key: str) -> Decimal | None:
     return mark
 
 
+def filter_query_data(*, query: Any) -> dict[str, list[str]]:
+    """The filter keys of a page's query string (a QueryDict), empty values dropped (an
+    empty form field): what the list page and its export parse."""
+    data: dict[str, list[str]] = {}
+    for key in FILTER_KEYS:
+        values = [value for value in query.getlist(key) if value.strip()]
+        if values:
+            data[key] = values
+    return data
+
+
 def script_filter_parse(*, data: Mapping[str, Any], exam: Exam, user: User) -> ScriptFilter:
     """A ScriptFilter from a JSON object or a QueryDict, checked against the user's scope."""
     if not hasattr(data, "keys"):

@@ -7,7 +7,7 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, HttpRequest, HttpResponse, QueryDict
+from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
@@ -17,9 +17,9 @@ from harmonie.accounts.permissions import exam_get_for_user
 from harmonie.errors import DomainError, Forbidden
 from harmonie.marking.batches import batch_lock
 from harmonie.marking.filters import (
-    FILTER_KEYS,
     ScriptFilter,
     filter_options,
+    filter_query_data,
     script_filter_describe,
     script_filter_parse,
 )
@@ -96,16 +96,6 @@ def _statistics_url(exam_code: str) -> str | None:
         return None
 
 
-def _filter_query(query: QueryDict) -> dict[str, list[str]]:
-    """The filter keys of the query string, empty values dropped (an empty form field)."""
-    data: dict[str, list[str]] = {}
-    for key in FILTER_KEYS:
-        values = [value for value in query.getlist(key) if value.strip()]
-        if values:
-            data[key] = values
-    return data
-
-
 def _state_query(script_filter: ScriptFilter, params: ListParams, **extra: str) -> str:
     pairs = script_filter.as_query()
     if params.q:
@@ -138,7 +128,7 @@ def script_list_page(request: HttpRequest, exam_code: str) -> HttpResponse:
     if has_locked:
         try:
             script_filter = script_filter_parse(
-                data=_filter_query(request.GET), exam=exam, user=request.user
+                data=filter_query_data(query=request.GET), exam=exam, user=request.user
             )
             params = list_params_parse(
                 sort=request.GET.get("sort"),
@@ -224,7 +214,7 @@ def script_viewer(request: HttpRequest, public_id: str) -> HttpResponse:
     if access.mode == MarkingMode.UNIT:
         try:
             script_filter = script_filter_parse(
-                data=_filter_query(request.GET), exam=exam, user=request.user
+                data=filter_query_data(query=request.GET), exam=exam, user=request.user
             )
             params = list_params_parse(sort=request.GET.get("sort"), q=request.GET.get("q"))
         except DomainError:

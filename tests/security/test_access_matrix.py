@@ -107,6 +107,20 @@ PAGES: dict[str, Endpoint] = {
         row(200, 403, 404, 403, 403, 403, A),
         row(404, 404, 404, 404, 404, 404, A),
     ),
+    # R-TRUST-1: the viewer's explanation block and the list export, same access as the
+    # viewer and the list they belong to.
+    "copies/<str:public_id>/explication/": Endpoint(
+        "get",
+        lambda w, s: f"/copies/{s.script.public_id}/explication/",
+        row(200, 403, 403, 403, 200, 403, A),
+        row(404, 404, 404, 404, 404, 404, A),
+    ),
+    "copies/epreuve/<str:exam_code>/export.<slug:fmt>": Endpoint(
+        "get",
+        lambda w, s: f"/copies/epreuve/{_exam(w, s)}/export.csv",
+        row(200, 403, 404, 403, 403, 403, A),
+        row(404, 404, 404, 404, 404, 404, A),
+    ),
     "statistiques/<str:exam>/": Endpoint(
         "get",
         lambda w, s: f"/statistiques/{_exam(w, s)}/",

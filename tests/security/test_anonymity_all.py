@@ -83,6 +83,10 @@ def _extra_urls(world: World) -> list[str]:
         f"/copies/{world.own.unlocked_script.public_id}/",
         f"/api/v1/scripts/{world.own.unlocked_script.public_id}",
         f"/api/v1/exams/{exam}/scripts?sort=-mark",
+        # R-TRUST-1: the list export with its explanation column, both formats.
+        f"/copies/epreuve/{exam}/export.xlsx",
+        f"/copies/epreuve/{exam}/export.csv?sort=-mark",
+        f"/copies/{world.own.script.public_id}/explication/",
     ]
     return urls
 

@@ -292,6 +292,8 @@
       }).then(function (result) {
         if (result.ok) {
           state.dirty = false;
+          // The « D'où vient cette note ? » block listens for it (htmx trigger).
+          document.body.dispatchEvent(new CustomEvent("harmonie:marking-saved"));
           sessionStorage.setItem("harmonie-saved", script.id);
           window.location.reload();
         } else {
