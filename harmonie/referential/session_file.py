@@ -113,6 +113,9 @@ def _decimal(value: Any, path: str) -> Decimal:
         _fail(path, f"nombre invalide « {value} »")
     if not number.is_finite():
         _fail(path, f"nombre invalide « {value} »")
+    # Beyond this range a step check (max % step) overflows the decimal context.
+    if number and not -6 <= number.adjusted() <= 12:
+        _fail(path, f"nombre hors limites « {value} »")
     return number
 
 

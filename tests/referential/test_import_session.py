@@ -123,6 +123,9 @@ BAD_FILES = [
     ("batches/0/grader", "corr.inconnu", "batches[0].grader : correcteur « corr.inconnu » inconnu"),
     ("format", "autre/1", "format : « harmonie-session/1 » attendu"),
     ("exams/0/kind", "oral", "exams[0].kind : type « oral » inconnu"),
+    # Found by the import fuzz test: a step this small crashed the scheme's step check.
+    ("exams/0/step", 1e-30, "exams[0].step : nombre hors limites"),
+    ("exams/0/max_mark", 1e300, "exams[0].max_mark : nombre hors limites"),
     ("users/0/role", "admin", "users[0].role : rôle « admin » inconnu"),
     ("registrations/0/attendance", "peut-être", "registrations[0].attendance"),
     ("scripts/0/pages", ["../etc/passwd"], "scripts[0].pages[0] : le chemin doit être relatif"),
