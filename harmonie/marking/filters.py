@@ -14,6 +14,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.apps import apps
+from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 from django.db.models import Count, DecimalField, Q, QuerySet, Value
@@ -183,6 +184,11 @@ def _raw_values(data: Mapping[str, Any], key: str, *, split: bool = True) -> lis
 
 def _parse_list(data: Mapping[str, Any], key: str) -> tuple[str, ...]:
     values = _raw_values(data, key)
+    if len(values) > settings.HARMONIE_FILTER_VALUES_MAX:
+        raise InvalidInput(
+            f"Filtre « {key} » : au plus {settings.HARMONIE_FILTER_VALUES_MAX} valeurs.",
+            details={"key": key},
+        )
     for value in values:
         if not isinstance(value, str):
             raise InvalidInput(
