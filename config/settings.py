@@ -54,8 +54,7 @@ INSTALLED_APPS = [
     "harmonie.harmonisation",
     "harmonie.statistics",
     "harmonie.validation",
-    # Above marking and harmonisation: why each final mark is what it is (R-TRUST-1).
-    "harmonie.explanation",
+    "harmonie.fairness",
 ]
 
 MIDDLEWARE = [

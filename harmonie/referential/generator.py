@@ -138,6 +138,17 @@ _UAI_LETTERS = "ABCDEFGHJKLMNPRSTUVWXYZ"
 _MEAN_MARK = 10.7
 _ABILITY_SD = 2.8
 _SUBJECT_EFFECT = (0.0, -0.4)
+# GRADER_OFFSETS: points a grader adds to every script he marks (before the leaves are
+# rounded to the step and clamped), so that the grader effects (R-FAIR-1) have a known
+# truth and the demo real flags. In each academy the third grader is severe (-3.5) and
+# the fourth lenient (+3.5); every other grader is, with probability OUTLIER_SHARE,
+# severe or lenient by the same 3.5 points, else ordinary with an offset drawn uniformly
+# in [-1, +1]. Nobody sits near the 2-point tolerance: the flags are exactly the graders
+# of ±3.5. `grader_offsets` replays them for given arguments.
+SEVERE_OFFSET = -3.5
+LENIENT_OFFSET = 3.5
+ORDINARY_OFFSET = 1.0
+OUTLIER_SHARE = 0.05
 _RECORDS_PER_WRITE = 2000
 
 
@@ -515,6 +526,23 @@ def _user(
     return record
 
 
+def _grader_offset_draw(rng: Random, *, position: int) -> float:
+    """A grader's documented offset (see `GRADER_OFFSETS`)."""
+    if position == 2:
+        return SEVERE_OFFSET
+    if position == 3:
+        return LENIENT_OFFSET
+    if rng.random() < OUTLIER_SHARE:
+        return rng.choice((SEVERE_OFFSET, LENIENT_OFFSET))
+    return rng.uniform(-ORDINARY_OFFSET, ORDINARY_OFFSET)
+
+
+def grader_offsets(*, candidates: int, seed: int) -> dict[str, float]:
+    """Every grader's offset in the session of these arguments (R-FAIR-1's known truth)."""
+    plan = _plan_draw(Random(seed), candidates=candidates)
+    return {grader.username: grader.bias for grader in plan.graders}
+
+
 def _grading_draw(
     rng: Random,
     *,
@@ -535,15 +563,7 @@ def _grading_draw(
             first, last = _person(rng)
             base = _ascii_lower(last)
             username_counts[base] = username_counts.get(base, 0) + 1
-            # Every academy gets one clearly severe and one clearly lenient grader to find.
-            if position == 2:
-                bias = rng.gauss(-3.0, 0.3)
-            elif position == 3:
-                bias = rng.gauss(3.0, 0.3)
-            elif rng.random() < 0.05:
-                bias = rng.choice((-3.0, 3.0)) + rng.gauss(0.0, 0.3)
-            else:
-                bias = rng.gauss(0.0, 1.2)
+            bias = _grader_offset_draw(rng, position=position)
             graders.append(
                 _Grader(f"corr.{base}.{username_counts[base]}", first, last, academy, bias)
             )

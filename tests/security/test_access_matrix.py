@@ -93,34 +93,6 @@ PAGES: dict[str, Endpoint] = {
         row(200, 403, 403, 403, 200, 403, A),
         row(404, 404, 404, 404, 404, 404, A),
     ),
-    # R-TRUST-1: the viewer's explanation block and the list export, same access as the
-    # viewer and the list they belong to.
-    "copies/<str:public_id>/explication/": Endpoint(
-        "get",
-        lambda w, s: f"/copies/{s.script.public_id}/explication/",
-        row(200, 403, 403, 403, 200, 403, A),
-        row(404, 404, 404, 404, 404, 404, A),
-    ),
-    "copies/epreuve/<str:exam_code>/export.<slug:fmt>": Endpoint(
-        "get",
-        lambda w, s: f"/copies/epreuve/{_exam(w, s)}/export.csv",
-        row(200, 403, 404, 403, 403, 403, A),
-        row(404, 404, 404, 404, 404, 404, A),
-    ),
-    # R-TRUST-1: the viewer's explanation block and the list export, same access as the
-    # viewer and the list they belong to.
-    "copies/<str:public_id>/explication/": Endpoint(
-        "get",
-        lambda w, s: f"/copies/{s.script.public_id}/explication/",
-        row(200, 403, 403, 403, 200, 403, A),
-        row(404, 404, 404, 404, 404, 404, A),
-    ),
-    "copies/epreuve/<str:exam_code>/export.<slug:fmt>": Endpoint(
-        "get",
-        lambda w, s: f"/copies/epreuve/{_exam(w, s)}/export.csv",
-        row(200, 403, 404, 403, 403, 403, A),
-        row(404, 404, 404, 404, 404, 404, A),
-    ),
     "statistiques/<str:exam>/": Endpoint(
         "get",
         lambda w, s: f"/statistiques/{_exam(w, s)}/",
@@ -176,6 +148,19 @@ PAGES: dict[str, Endpoint] = {
     "harmonisation/<str:exam>/conformite/": Endpoint(
         "get",
         lambda w, s: f"/harmonisation/{_exam(w, s)}/conformite/",
+        row(200, 200, 404, 200, 403, 403, A),
+        row(404, 404, 404, 404, 404, 404, A),
+    ),
+    # R-FAIR-1, R-FAIR-6: the commission's pages, for the roles that mass-harmonise.
+    "equite/<str:exam>/correcteurs/": Endpoint(
+        "get",
+        lambda w, s: f"/equite/{_exam(w, s)}/correcteurs/",
+        row(200, 200, 404, 200, 403, 403, A),
+        row(404, 404, 404, 404, 404, 404, A),
+    ),
+    "equite/<str:exam>/proces-verbal.pdf": Endpoint(
+        "get",
+        lambda w, s: f"/equite/{_exam(w, s)}/proces-verbal.pdf",
         row(200, 200, 404, 200, 403, 403, A),
         row(404, 404, 404, 404, 404, 404, A),
     ),
@@ -310,22 +295,6 @@ API: dict[str, Endpoint] = {
         row(404, 404, 404, 404, 404, 404, U),
         data={"simulation": 999999},
     ),
-    "POST /api/v1/exams/{exam}/comparisons": Endpoint(
-        "post",
-        lambda w, s: f"/api/v1/exams/{_exam(w, s)}/comparisons",
-        row(201, 201, 404, 201, 403, 403, U),
-        row(404, 404, 404, 404, 404, 404, U),
-        data={
-            "a": {"scenarios": [{"filter": {}, "action": {"type": "reset"}}]},
-            "b": {"scenarios": [{"filter": {}, "action": {"type": "raise", "points": 1}}]},
-        },
-    ),
-    "POST /api/v1/harmonisations/{harmonisation_id}/undo-simulation": Endpoint(
-        "post",
-        lambda w, s: f"/api/v1/harmonisations/{s.harmonisation_id}/undo-simulation",
-        row(201, 201, 404, 201, 403, 403, U),
-        row(404, 404, 404, 404, 403, 403, U),
-    ),
     "GET /api/v1/exams/{exam}/harmonisations": Endpoint(
         "get",
         lambda w, s: f"/api/v1/exams/{_exam(w, s)}/harmonisations",
@@ -347,6 +316,24 @@ API: dict[str, Endpoint] = {
     "POST /api/v1/exams/{exam}/conformity": Endpoint(
         "post",
         lambda w, s: f"/api/v1/exams/{_exam(w, s)}/conformity",
+        row(200, 200, 404, 200, 403, 403, U),
+        row(404, 404, 404, 404, 404, 404, U),
+    ),
+    "GET /api/v1/exams/{exam}/grader-severity": Endpoint(
+        "get",
+        lambda w, s: f"/api/v1/exams/{_exam(w, s)}/grader-severity",
+        row(200, 200, 404, 200, 403, 403, U),
+        row(404, 404, 404, 404, 404, 404, U),
+    ),
+    "GET /api/v1/exams/{exam}/grader-severity/proposal": Endpoint(
+        "get",
+        lambda w, s: f"/api/v1/exams/{_exam(w, s)}/grader-severity/proposal",
+        row(200, 200, 404, 200, 403, 403, U),
+        row(404, 404, 404, 404, 404, 404, U),
+    ),
+    "GET /api/v1/exams/{exam}/minutes.pdf": Endpoint(
+        "get",
+        lambda w, s: f"/api/v1/exams/{_exam(w, s)}/minutes.pdf",
         row(200, 200, 404, 200, 403, 403, U),
         row(404, 404, 404, 404, 404, 404, U),
     ),

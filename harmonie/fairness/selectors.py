@@ -1,0 +1,329 @@
+"""Grader effects of an exam in the user's academy (R-FAIR-1) and the draft harmonisation
+they propose (R-FAIR-2). Reads only.
+
+The scripts are the statistics' (the user's academy, the same filter and « lots
+verrouillés seulement »), read from the harmonisation's in-memory population (one query
+per marks version, see `harmonie.harmonisation.population`) and fitted by
+`harmonie.fairness.rules.grader_effects_fit`. Answers are cached under the academy's
+marks version, like the statistics.
+"""
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import numpy as np
+from django.core.cache import cache
+
+from harmonie.accounts.models import User
+from harmonie.errors import InvalidInput
+from harmonie.fairness.rules import LENIENT, grader_effects_fit, proposal_action
+from harmonie.harmonisation.population import filter_mask, population_load
+from harmonie.marking.filters import ScriptFilter, cache_key, marks_cache_head
+from harmonie.referential.models import Exam, Part
+from harmonie.statistics.selectors import statistics_filter_parse
+
+PART_KEY = "part"
+BASIS_KEY = "basis"
+INITIAL = "initial"
+FINAL = "final"
+BASES = (INITIAL, FINAL)
+FLAG_LABELS = {"lenient": "indulgent", "severe": "sévère", "to_review": "à examiner"}
+METHOD = (
+    "Moindres carrés ordinaires : note = effet du correcteur + effet de la qualification "
+    "+ effet du sujet + résidu ; effets des correcteurs de somme nulle pondérée par leurs "
+    "copies (écart au correcteur moyen de l'académie, à copies comparables) ; intervalle "
+    "à 95 % de Student sur la variance résiduelle commune."
+)
+
+
+@dataclass(frozen=True)
+class SeverityQuery:
+    script_filter: ScriptFilter
+    locked_only: bool
+    part: str | None
+    basis: str
+
+
+@dataclass(frozen=True)
+class GraderRow:
+    grader: str
+    name: str
+    scripts: int
+    mean: float
+    naive_effect: float
+    effect: float
+    ci_low: float | None
+    ci_high: float | None
+    flag: str | None
+
+    @property
+    def flag_label(self) -> str:
+        return FLAG_LABELS.get(self.flag or "", "")
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "grader": self.grader,
+            "name": self.name,
+            "scripts": self.scripts,
+            "mean": self.mean,
+            "naive_effect": self.naive_effect,
+            "effect": self.effect,
+            "ci_low": self.ci_low,
+            "ci_high": self.ci_high,
+            "flag": self.flag,
+        }
+
+
+@dataclass(frozen=True)
+class GraderSeverity:
+    exam: Exam
+    query: SeverityQuery
+    tolerance: float
+    maximum: float
+    count: int
+    mean: float | None
+    sigma: float | None
+    df: int
+    graders: list[GraderRow]
+
+    @property
+    def flagged(self) -> list[GraderRow]:
+        return [row for row in self.graders if row.flag is not None]
+
+    def as_dict(self) -> dict[str, Any]:
+        """The API.md grader-severity object, with its added fields."""
+        return {
+            "exam": self.exam.code,
+            "filter": self.query.script_filter.as_dict(),
+            "locked_only": self.query.locked_only,
+            "part": self.query.part,
+            "basis": self.query.basis,
+            "tolerance": self.tolerance,
+            "max_mark": self.maximum,
+            "method": METHOD,
+            "count": self.count,
+            "mean": self.mean,
+            "sigma": self.sigma,
+            "df": self.df,
+            "graders": [row.as_dict() for row in self.graders],
+        }
+
+
+def _single(data: Mapping[str, Any], key: str) -> str | None:
+    if hasattr(data, "getlist"):
+        values = [v for v in data.getlist(key) if v.strip()]
+    else:
+        value = data.get(key)
+        values = [] if value in (None, "") else [value]
+    if len(values) > 1 or (values and not isinstance(values[0], str)):
+        raise InvalidInput(f"Paramètre « {key} » : une seule valeur (texte) est attendue.")
+    return values[0].strip() if values else None
+
+
+def severity_query_parse(*, data: Mapping[str, Any], exam: Exam, user: User) -> SeverityQuery:
+    """The statistics' filter and toggle, plus `part` (a scheme code: the estimate on
+    that part's mark) and `basis` (`initial`: the graders' marking, by default; `final`:
+    the marks after harmonisation)."""
+    part = _single(data, PART_KEY)
+    basis = _single(data, BASIS_KEY) or INITIAL
+    if basis not in BASES:
+        raise InvalidInput(
+            f"Paramètre « basis » : « {basis} » inconnu (initial ou final).",
+            details={"key": BASIS_KEY},
+        )
+    if part is not None:
+        if not Part.objects.filter(exam=exam, code=part).exists():
+            raise InvalidInput(
+                f"Paramètre « part » : partie « {part} » inconnue pour cette épreuve.",
+                details={"key": PART_KEY},
+            )
+        if basis == FINAL:
+            raise InvalidInput(
+                "Paramètre « basis » : l'estimation par partie porte sur les notes de "
+                "la correction (initial) ; la note finale n'existe que pour la note globale.",
+                details={"key": BASIS_KEY},
+            )
+    if hasattr(data, "copy") and hasattr(data, "getlist"):
+        rest: Any = data.copy()
+        rest.pop(PART_KEY, None)
+        rest.pop(BASIS_KEY, None)
+    else:
+        rest = {key: value for key, value in data.items() if key not in (PART_KEY, BASIS_KEY)}
+    script_filter, locked_only = statistics_filter_parse(data=rest, exam=exam, user=user)
+    return SeverityQuery(
+        script_filter=script_filter, locked_only=locked_only, part=part, basis=basis
+    )
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 2)
+
+
+def _grader_names(ids: list[int]) -> dict[int, tuple[str, str]]:
+    return {
+        pk: (username, f"{last} {first}".strip() or username)
+        for pk, username, first, last in User.objects.filter(pk__in=ids).values_list(
+            "pk", "username", "first_name", "last_name"
+        )
+    }
+
+
+def grader_severity(
+    *, user: User, exam: Exam, query: SeverityQuery | None = None
+) -> GraderSeverity:
+    """Every grader's effect on the user's academy's scripts of the exam (R-FAIR-1)."""
+    query = query or SeverityQuery(
+        script_filter=ScriptFilter(), locked_only=False, part=None, basis=INITIAL
+    )
+    key = cache_key(
+        "grader-severity",
+        *marks_cache_head(user=user, exam=exam),
+        query.script_filter.as_dict(),
+        query.locked_only,
+        query.part,
+        query.basis,
+        str(exam.tolerance),
+    )
+    computed = cache.get(key)
+    if computed is None:
+        computed = _severity_compute(user=user, exam=exam, query=query)
+        cache.set(key, computed, timeout=3600)
+    return GraderSeverity(exam=exam, query=query, **computed)
+
+
+def _severity_compute(*, user: User, exam: Exam, query: SeverityQuery) -> dict[str, Any]:
+    maximum = Decimal(exam.max_mark)
+    if query.part is not None:
+        maximum = Part.objects.get(exam=exam, code=query.part).max_mark
+    # A part's tolerance is the exam's in proportion to its maximum (2 points on 20 are
+    # 1 point on a part of 10).
+    tolerance = float(Decimal(exam.tolerance) * maximum / Decimal(exam.max_mark))
+    empty = dict(
+        tolerance=tolerance, maximum=float(maximum), count=0, mean=None, sigma=None, df=0,
+        graders=[],
+    )  # fmt: skip
+    if not exam.is_marked or not user.academy_id:
+        return empty
+    loaded = population_load(exam=exam, academy_id=user.academy_id)
+    population = loaded.population
+    mask = filter_mask(loaded=loaded, script_filter=query.script_filter)
+    mask &= population.numeric & (loaded.columns["grader_id"] >= 0)
+    if query.locked_only:
+        mask &= population.locked
+    if query.part is not None:
+        codes = loaded.part_leaves.get(query.part, [])
+        cents = sum((loaded.leaves[code] for code in codes), np.zeros(len(loaded), np.int64))
+    elif query.basis == FINAL:
+        cents = population.final
+    else:
+        cents = population.initial
+    if not mask.any():
+        return empty
+    graders = loaded.columns["grader_id"][mask]
+    fit = grader_effects_fit(
+        marks=cents[mask] / 100.0,
+        graders=graders,
+        covariates=[loaded.columns["qualification_id"][mask], loaded.columns["subject_id"][mask]],
+        tolerance=tolerance,
+    )
+    names = _grader_names([effect.grader for effect in fit.effects])
+    rows = [
+        GraderRow(
+            grader=names[effect.grader][0],
+            name=names[effect.grader][1],
+            scripts=effect.scripts,
+            mean=round(effect.mean, 2),
+            naive_effect=round(effect.naive, 2),
+            effect=round(effect.effect, 2),
+            ci_low=_round(effect.ci_low),
+            ci_high=_round(effect.ci_high),
+            flag=effect.flag,
+        )
+        for effect in fit.effects
+    ]
+    rows.sort(key=lambda row: (-row.effect, row.name.casefold(), row.grader))
+    return dict(
+        tolerance=tolerance,
+        maximum=float(maximum),
+        count=fit.count,
+        mean=_round(fit.mean),
+        sigma=_round(fit.sigma),
+        df=fit.df,
+        graders=rows,
+    )
+
+
+REASON_MAX = 1000
+
+
+def _signed(value: float) -> str:
+    return f"{value:+.2f}".replace(".", ",")
+
+
+def _points(value: float) -> str:
+    return f"{value:g}".replace(".", ",")
+
+
+def grader_proposal_build(*, user: User, exam: Exam, part: str | None = None) -> dict[str, Any]:
+    """R-FAIR-2: one scenario per grader flagged lenient or severe, largest effect first,
+    `{"graders": [username]}` lowered or raised by the effect rounded towards zero to the
+    step (none when that is 0), with the reason to execute it under. Nothing runs here:
+    the coordinator reviews, simulates and executes it in the editor."""
+    severity = grader_severity(
+        user=user,
+        exam=exam,
+        query=SeverityQuery(
+            script_filter=ScriptFilter(), locked_only=False, part=part, basis=INITIAL
+        ),
+    )
+    proposed = []
+    for row in sorted(severity.graders, key=lambda r: (-abs(r.effect), r.grader)):
+        action = proposal_action(flag=row.flag, effect=row.effect, step=Decimal(exam.step))
+        if action is not None:
+            proposed.append((row, action))
+    scenarios = [
+        {"filter": {"graders": [row.grader]}, "action": action} for row, action in proposed
+    ]
+    lines = [
+        f"{row.name} ({row.grader}) : effet {_signed(row.effect)} "
+        f"[{_signed(row.ci_low or 0)} ; {_signed(row.ci_high or 0)}], "
+        f"{'minoration' if action['type'] == 'lower' else 'majoration'} de "
+        f"{_points(action['points'])} point(s)"
+        for row, action in proposed
+    ]
+    where = f"partie {part}" if part else "note globale"
+    text = (
+        f"Proposition Harmonie d'après les effets correcteurs ({where}, tolérance ± "
+        f"{_points(severity.tolerance)}) : " + " ; ".join(lines) + "."
+    )
+    if len(text) > REASON_MAX:
+        text = text[: REASON_MAX - 1] + "…"
+    first = proposed[0][0].flag if proposed else None
+    return {
+        "scenarios": scenarios,
+        "reason": {
+            "code": "grader_leniency" if first == LENIENT else "grader_severity",
+            "text": text if proposed else "",
+        },
+        "graders": [
+            {
+                "grader": row.grader,
+                "name": row.name,
+                "flag": row.flag,
+                "effect": row.effect,
+                "ci_low": row.ci_low,
+                "ci_high": row.ci_high,
+                "action": action,
+            }
+            for row, action in proposed
+        ],
+        "part": part,
+        "tolerance": severity.tolerance,
+    }
+
+
+def grader_proposal(*, user: User, exam: Exam, part: str | None = None) -> list[dict]:
+    """The proposal's scenarios in API.md's shape, for the editor's `?proposal=1`."""
+    return grader_proposal_build(user=user, exam=exam, part=part)["scenarios"]

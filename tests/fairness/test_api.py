@@ -1,0 +1,93 @@
+"""GET /exams/{exam}/grader-severity, its proposal and the minutes PDF (R-FAIR-1, R-FAIR-2,
+R-FAIR-6): shapes, refusals in French, access."""
+
+import pytest
+
+from harmonie.accounts.models import User
+from tests.conftest import login_client
+
+pytestmark = pytest.mark.django_db
+
+BASE = "/api/v1/exams/FRA-ECRIT"
+
+
+def test_grader_severity_answers_the_api_md_shape(generated, client, api_token):
+    """R-FAIR-1: API.md's keys for every grader, flags from the estimate."""
+    token = api_token(generated["coordinator"])
+    response = client.get(f"{BASE}/grader-severity", HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["tolerance"] == 2.0
+    assert body["method"].startswith("Moindres carrés")
+    row = body["graders"][0]
+    assert set(row) >= {"grader", "name", "scripts", "mean", "effect", "ci_low", "ci_high", "flag"}
+    assert row["flag"] == "lenient"
+    assert row["ci_low"] > 2
+    assert {r["grader"] for r in body["graders"]} == generated["academy_graders"]
+    part = client.get(
+        f"{BASE}/grader-severity?part=P2&departments=057", HTTP_AUTHORIZATION=f"Bearer {token}"
+    ).json()
+    assert (part["part"], part["tolerance"], part["filter"]) == (
+        "P2",
+        1.0,
+        {"departments": ["057"]},
+    )
+
+
+def test_bad_part_is_a_400_in_french(generated, client, api_token):
+    token = api_token(generated["coordinator"])
+    response = client.get(f"{BASE}/grader-severity?part=X", HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert response.status_code == 400
+    assert "partie « X » inconnue" in response.json()["error"]["message"]
+
+
+def test_proposal_is_ready_for_a_simulation(generated, client, api_token):
+    """R-FAIR-2: the proposal's scenarios go to POST /simulations as they are; nothing
+    was executed by asking for it."""
+    from harmonie.harmonisation.models import Harmonisation
+
+    headers = {"HTTP_AUTHORIZATION": f"Bearer {api_token(generated['member'])}"}
+    proposal = client.get(f"{BASE}/grader-severity/proposal", **headers).json()
+    assert proposal["scenarios"]
+    assert proposal["reason"]["code"] in ("grader_severity", "grader_leniency")
+    assert not Harmonisation.objects.exists()
+    simulation = client.post(
+        f"{BASE}/simulations",
+        {"scenarios": proposal["scenarios"]},
+        content_type="application/json",
+        **headers,
+    )
+    assert simulation.status_code == 201, simulation.content
+    applied = [s["applied"] for s in simulation.json()["scenarios"]]
+    assert all(n > 0 for n in applied)
+
+
+def test_roles_without_mass_harmonisation_get_403(generated, client, api_token):
+    """R-ACC-1: a grader or a school account may not read grader effects."""
+    grader = User.objects.filter(role="grader", academy__code="NANCY-METZ").first()
+    grader.set_password("harmonie2026")
+    grader.save()
+    token = api_token(grader)
+    for path in ("grader-severity", "grader-severity/proposal", "minutes.pdf"):
+        response = client.get(f"{BASE}/{path}", HTTP_AUTHORIZATION=f"Bearer {token}")
+        assert response.status_code == 403, path
+        assert response.json()["error"]["message"]
+
+
+def test_page_shows_flagged_graders_and_the_proposal_button(generated):
+    """R-FAIR-1, R-FAIR-2: the « Correcteurs » page names flagged graders, has the table
+    with its caption and the button that loads the proposal into the editor."""
+    client = login_client(generated["coordinator"])
+    response = client.get("/equite/FRA-ECRIT/correcteurs/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "<caption>Effets correcteurs" in html
+    assert 'data-testid="proposal-button" href="/harmonisation/FRA-ECRIT/?proposal=1"' in html
+    assert 'id="graders-chart-data"' in html
+    # No inline script of this page's own (the chart's code is a static file).
+    content = html.split("<h1>Effets correcteurs")[1].split('id="graders-chart-data"')[0]
+    assert content.count("<script") == 1  # the json_script data, opened just before
+    assert "fairness/graders.js" in html
+    refused = client.get("/equite/FRA-ECRIT/correcteurs/?part=Z")
+    assert refused.status_code == 400
+    assert "partie « Z » inconnue" in refused.content.decode()
