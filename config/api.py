@@ -8,6 +8,7 @@ from harmonie.accounts.api import ApiKeyAuth, SessionAuth
 from harmonie.accounts.api import router as auth_router
 from harmonie.edge import CSRF_MESSAGE, EdgeParser, EdgeRefusal
 from harmonie.errors import DomainError
+from harmonie.explanation.api import router as explanation_router
 from harmonie.fairness.api import router as fairness_router
 from harmonie.harmonisation.api import router as harmonisation_router
 from harmonie.marking.api import router as marking_router
@@ -103,6 +104,7 @@ def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
 api.add_router("/auth", auth_router)
 api.add_router("/", referential_router)
 api.add_router("/", marking_router)
+api.add_router("/", explanation_router)
 api.add_router("/", statistics_router)
 api.add_router("/", harmonisation_router)
 api.add_router("/", validation_router)

@@ -55,6 +55,8 @@ INSTALLED_APPS = [
     "harmonie.statistics",
     "harmonie.validation",
     "harmonie.fairness",
+    # Above marking and harmonisation: why each final mark is what it is (R-TRUST-1).
+    "harmonie.explanation",
 ]
 
 MIDDLEWARE = [

@@ -10,6 +10,7 @@ urlpatterns = [
     path("compte/", include("harmonie.accounts.urls")),
     path("journal/", include("harmonie.audit.urls")),
     path("copies/", include("harmonie.marking.urls")),
+    path("copies/", include("harmonie.explanation.urls")),
     path("statistiques/", include("harmonie.statistics.urls")),
     path("harmonisation/", include("harmonie.harmonisation.urls")),
     path("validation/", include("harmonie.validation.urls")),

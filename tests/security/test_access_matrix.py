@@ -93,6 +93,34 @@ PAGES: dict[str, Endpoint] = {
         row(200, 403, 403, 403, 200, 403, A),
         row(404, 404, 404, 404, 404, 404, A),
     ),
+    # R-TRUST-1: the viewer's explanation block and the list export, same access as the
+    # viewer and the list they belong to.
+    "copies/<str:public_id>/explication/": Endpoint(
+        "get",
+        lambda w, s: f"/copies/{s.script.public_id}/explication/",
+        row(200, 403, 403, 403, 200, 403, A),
+        row(404, 404, 404, 404, 404, 404, A),
+    ),
+    "copies/epreuve/<str:exam_code>/export.<slug:fmt>": Endpoint(
+        "get",
+        lambda w, s: f"/copies/epreuve/{_exam(w, s)}/export.csv",
+        row(200, 403, 404, 403, 403, 403, A),
+        row(404, 404, 404, 404, 404, 404, A),
+    ),
+    # R-TRUST-1: the viewer's explanation block and the list export, same access as the
+    # viewer and the list they belong to.
+    "copies/<str:public_id>/explication/": Endpoint(
+        "get",
+        lambda w, s: f"/copies/{s.script.public_id}/explication/",
+        row(200, 403, 403, 403, 200, 403, A),
+        row(404, 404, 404, 404, 404, 404, A),
+    ),
+    "copies/epreuve/<str:exam_code>/export.<slug:fmt>": Endpoint(
+        "get",
+        lambda w, s: f"/copies/epreuve/{_exam(w, s)}/export.csv",
+        row(200, 403, 404, 403, 403, 403, A),
+        row(404, 404, 404, 404, 404, 404, A),
+    ),
     "statistiques/<str:exam>/": Endpoint(
         "get",
         lambda w, s: f"/statistiques/{_exam(w, s)}/",
@@ -294,6 +322,22 @@ API: dict[str, Endpoint] = {
         row(404, 404, 404, 404, 403, 403, U),
         row(404, 404, 404, 404, 404, 404, U),
         data={"simulation": 999999},
+    ),
+    "POST /api/v1/exams/{exam}/comparisons": Endpoint(
+        "post",
+        lambda w, s: f"/api/v1/exams/{_exam(w, s)}/comparisons",
+        row(201, 201, 404, 201, 403, 403, U),
+        row(404, 404, 404, 404, 404, 404, U),
+        data={
+            "a": {"scenarios": [{"filter": {}, "action": {"type": "reset"}}]},
+            "b": {"scenarios": [{"filter": {}, "action": {"type": "raise", "points": 1}}]},
+        },
+    ),
+    "POST /api/v1/harmonisations/{harmonisation_id}/undo-simulation": Endpoint(
+        "post",
+        lambda w, s: f"/api/v1/harmonisations/{s.harmonisation_id}/undo-simulation",
+        row(201, 201, 404, 201, 403, 403, U),
+        row(404, 404, 404, 404, 403, 403, U),
     ),
     "GET /api/v1/exams/{exam}/harmonisations": Endpoint(
         "get",
