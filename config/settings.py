@@ -72,6 +72,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Ends sessions opened through the identity provider after HARMONIE_OIDC_SESSION_TTL.
+    "harmonie.accounts.middleware.OidcSessionMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -205,6 +207,48 @@ HARMONIE_JSON_MAX_DEPTH = 16
 HARMONIE_SCENARIOS_MAX = int(os.environ.get("HARMONIE_SCENARIOS_MAX", "100"))
 HARMONIE_FILTER_VALUES_MAX = int(os.environ.get("HARMONIE_FILTER_VALUES_MAX", "500"))
 CSRF_FAILURE_VIEW = "harmonie.edge.csrf_failure"
+
+# Sign-in (docs/decisions.md, "Sign-in"; README, "Sign-in through the identity provider").
+# Local accounts (username and password) serve the embedded mode; production turns them
+# off and signs staff in through the academy's OpenID Connect provider (ProConnect or
+# its own), configured by HARMONIE_OIDC_*. mozilla-django-oidc reads the OIDC_* names.
+LOCAL_LOGIN = env_bool("HARMONIE_LOCAL_LOGIN", True)
+OIDC_DISCOVERY_URL = os.environ.get("HARMONIE_OIDC_DISCOVERY_URL", "")
+# Explicit endpoints, each overriding the discovery document's.
+OIDC_OP_ISSUER = os.environ.get("HARMONIE_OIDC_ISSUER", "")
+OIDC_OP_AUTHORIZATION_ENDPOINT = os.environ.get("HARMONIE_OIDC_AUTHORIZATION_ENDPOINT", "")
+OIDC_OP_TOKEN_ENDPOINT = os.environ.get("HARMONIE_OIDC_TOKEN_ENDPOINT", "")
+OIDC_OP_USER_ENDPOINT = os.environ.get("HARMONIE_OIDC_USERINFO_ENDPOINT", "")
+OIDC_OP_JWKS_ENDPOINT = os.environ.get("HARMONIE_OIDC_JWKS_ENDPOINT", "")
+OIDC_OP_END_SESSION_ENDPOINT = os.environ.get("HARMONIE_OIDC_END_SESSION_ENDPOINT", "")
+OIDC_RP_CLIENT_ID = os.environ.get("HARMONIE_OIDC_CLIENT_ID", "")
+OIDC_RP_CLIENT_SECRET = os.environ.get("HARMONIE_OIDC_CLIENT_SECRET", "")
+OIDC_RP_SCOPES = os.environ.get("HARMONIE_OIDC_SCOPES", "openid email given_name usual_name uid")
+OIDC_RP_SIGN_ALGO = os.environ.get("HARMONIE_OIDC_SIGN_ALGO", "RS256")
+# The claim that names the user, and the Harmonie field it must equal (email or username).
+OIDC_USER_CLAIM = os.environ.get("HARMONIE_OIDC_USER_CLAIM", "email")
+OIDC_USER_FIELD = os.environ.get("HARMONIE_OIDC_USER_FIELD", "email")
+if OIDC_USER_FIELD not in {"email", "username"}:
+    raise RuntimeError("HARMONIE_OIDC_USER_FIELD vaut « email » ou « username ».")
+OIDC_PROVIDER_NAME = os.environ.get("HARMONIE_OIDC_PROVIDER_NAME", "ProConnect")
+# Whom a refused person should contact, shown on the refusal page.
+OIDC_CONTACT = os.environ.get(
+    "HARMONIE_OIDC_CONTACT", "la division des examens et concours (DEC) de votre académie"
+)
+# A session opened through the provider lasts this long, then the user signs in again.
+OIDC_SESSION_TTL_SECONDS = int(os.environ.get("HARMONIE_OIDC_SESSION_TTL", str(8 * 3600)))
+OIDC_TIMEOUT = int(os.environ.get("HARMONIE_OIDC_TIMEOUT", "10"))
+OIDC_TOKEN_USE_BASIC_AUTH = env_bool("HARMONIE_OIDC_TOKEN_BASIC_AUTH")
+OIDC_USE_PKCE = True
+OIDC_USE_NONCE = True
+OIDC_CREATE_USER = False
+OIDC_STORE_ID_TOKEN = True  # the id_token_hint of the logout at the provider
+if os.environ.get("HARMONIE_OIDC_ACR_VALUES"):
+    OIDC_AUTH_REQUEST_EXTRA_PARAMS = {"acr_values": os.environ["HARMONIE_OIDC_ACR_VALUES"]}
+AUTHENTICATION_BACKENDS = [
+    *(["django.contrib.auth.backends.ModelBackend"] if LOCAL_LOGIN else []),
+    "harmonie.accounts.oidc.OidcBackend",
+]
 
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False

@@ -8,6 +8,7 @@ from harmonie.accounts.admin_login import ThrottledAdminLoginForm
 urlpatterns = [
     path("", include("harmonie.dashboard.urls")),
     path("compte/", include("harmonie.accounts.urls")),
+    path("oidc/", include("harmonie.accounts.oidc_urls")),
     path("journal/", include("harmonie.audit.urls")),
     path("copies/", include("harmonie.marking.urls")),
     path("copies/", include("harmonie.explanation.urls")),

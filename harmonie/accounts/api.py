@@ -5,6 +5,7 @@ from ninja import Router, Schema
 from ninja.responses import Status
 from ninja.security import APIKeyCookie, HttpBearer
 
+from harmonie.accounts.local_login import local_login_require
 from harmonie.accounts.models import User
 from harmonie.accounts.services import (
     api_token_create,
@@ -47,6 +48,7 @@ class TokenOut(Schema):
 
 @router.post("/token", auth=None, response=TokenOut, summary="Obtenir un jeton d'accès")
 def token_create(request: HttpRequest, payload: TokenIn) -> dict:
+    local_login_require()  # 403 when local accounts are off: tokens from « Jetons d'API »
     user = login_check(request=request, username=payload.username, password=payload.password)
     return {"token": api_token_create(user=user)}
 

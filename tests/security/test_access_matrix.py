@@ -53,6 +53,17 @@ PAGES: dict[str, Endpoint] = {
     "compte/deconnexion/": Endpoint(
         "post", lambda w, s: "/compte/deconnexion/", row(302, 302, 302, 302, 302, 302, 302)
     ),
+    # « Jetons d'API »: every signed-in user may create a token for himself.
+    "compte/jetons/": Endpoint(
+        "get", lambda w, s: "/compte/jetons/", row(200, 200, 200, 200, 200, 200, A)
+    ),
+    # Sign-in through the identity provider: 404 while no provider is configured (here).
+    "oidc/authenticate/": Endpoint(
+        "get", lambda w, s: "/oidc/authenticate/", row(404, 404, 404, 404, 404, 404, 404)
+    ),
+    "oidc/callback/": Endpoint(
+        "get", lambda w, s: "/oidc/callback/", row(404, 404, 404, 404, 404, 404, 404)
+    ),
     "journal/": Endpoint("get", lambda w, s: "/journal/", row(403, 403, 403, 200, 403, 403, A)),
     "copies/epreuve/<str:exam_code>/": Endpoint(
         "get",
