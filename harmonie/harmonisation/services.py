@@ -239,7 +239,7 @@ def harmonisation_execute(
     with transaction.atomic():
         locked_exam = Exam.objects.select_for_update().get(pk=exam.pk)
         simulation = (
-            Simulation.objects.select_for_update()
+            Simulation.objects.select_for_update(of=("self",))
             .select_related("undoes")
             .filter(pk=simulation_pk, exam=exam, academy_id=user.academy_id, author=user)
             .first()
