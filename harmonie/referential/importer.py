@@ -152,6 +152,8 @@ def session_file_read(path: Path) -> Any:
         raise SessionFileError(
             "fichier", f"JSON invalide ligne {error.lineno}, colonne {error.colno}"
         ) from None
+    except RecursionError:
+        raise SessionFileError("fichier", "imbrication trop profonde") from None
 
 
 def known_keys_load() -> KnownKeys:

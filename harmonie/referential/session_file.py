@@ -6,10 +6,14 @@ bad path in French, e.g. ``scripts[12].marks.Q3 : 21 > maximum 4``. References m
 point to objects of the file or to objects already in the database (`KnownKeys`).
 """
 
+import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path, PurePosixPath
 from typing import Any
+
+from harmonie.errors import InvalidInput
+from harmonie.marking.rules import annotations_validate
 
 FORMAT = "harmonie-session/1"
 ROLES = {"academic_coordinator", "harmonisation_member", "exam_officer", "grader", "school"}
@@ -18,6 +22,32 @@ KINDS = {"marked", "harmonisation_only"}
 DEFAULT_THRESHOLDS = (8, 10, 12, 14, 16)
 ATTENDANCES = {"present", "absent", None}
 GLOBAL_MARK = "global"
+TOP_LEVEL_KEYS = {
+    "format",
+    "session",
+    "academies",
+    "departments",
+    "schools",
+    "qualifications",
+    "juries",
+    "users",
+    "exams",
+    "candidates",
+    "registrations",
+    "batches",
+    "scripts",
+}
+# Natural keys appear in URLs, filters and exports: ASCII letters and digits, then also
+# « . », « _ », « - » (usernames also « @ » and « + », as Django's). No « / », no « .. »,
+# no markup, no invisible or right-to-left characters (docs/decisions.md, README « Data »).
+KEY_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+USERNAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@+-]*")
+KEY_RULE = "lettres et chiffres ASCII, puis « . », « _ » ou « - », sans « .. »"
+# The format nests at most: root → scripts → script → annotations → annotation → value,
+# or exams → exam → scheme → part → children → ... (a scheme of 4 levels): 14 is ample.
+MAX_DEPTH = 14
+STEP_MIN = Decimal("0.01")
+ANNOTATION_PAGES_MAX = 1000
 
 
 class SessionFileError(Exception):
@@ -97,6 +127,56 @@ def _text(record: dict, key: str, path: str, *, max_length: int = 200, optional:
     return value
 
 
+def key_check(value: str, path: str, *, username: bool = False) -> str:
+    pattern = USERNAME_PATTERN if username else KEY_PATTERN
+    if not pattern.fullmatch(value) or ".." in value:
+        _fail(path, f"identifiant {value!a} invalide ({KEY_RULE})")
+    return value
+
+
+def _key(
+    record: dict, key: str, path: str, *, max_length: int, optional: bool = False
+) -> str | None:
+    """A natural key (code, id, username) that URLs, filters and exports can carry."""
+    value = _text(record, key, path, max_length=max_length, optional=optional)
+    if value is None:
+        return None
+    return key_check(value, f"{path}.{key}", username=key == "username")
+
+
+def _text_safe(value: str, path: str) -> None:
+    if "\x00" in value:
+        _fail(path.replace("\x00", "\\0"), "caractère nul (U+0000) interdit")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        _fail(
+            path.encode("utf-8", "replace").decode(),
+            "caractère Unicode invalide (demi-codet isolé)",
+        )
+
+
+def tree_check(data: Any) -> None:
+    """Before anything else: no NUL, no lone surrogate, no nesting deeper than the format
+    needs; the first bad path is named (iterative: no recursion on hostile files)."""
+    stack: list[tuple[Any, int, str]] = [(data, 1, "")]
+    while stack:
+        item, depth, path = stack.pop()
+        if isinstance(item, str):
+            _text_safe(item, path or "fichier")
+        elif isinstance(item, dict | list):
+            if depth > MAX_DEPTH:
+                _fail(path or "fichier", f"imbrication trop profonde (au plus {MAX_DEPTH} niveaux)")
+            if isinstance(item, dict):
+                for key, child in item.items():
+                    _text_safe(key, path or "fichier")
+                    child_path = f"{path}.{key}" if path else str(key)
+                    stack.append((child, depth + 1, child_path))
+            else:
+                for index, child in enumerate(item):
+                    stack.append((child, depth + 1, f"{path}[{index}]"))
+
+
 def _bool(record: dict, key: str, path: str, *, default: bool) -> bool:
     value = record.get(key, default)
     if not isinstance(value, bool):
@@ -117,6 +197,10 @@ def _decimal(value: Any, path: str) -> Decimal:
     if number and not -6 <= number.adjusted() <= 12:
         _fail(path, f"nombre hors limites « {value} »")
     return number
+
+
+def value_text(number: Decimal) -> str:
+    return format(number, "f") if number.adjusted() > -8 else str(number)
 
 
 def _fmt(number: Decimal) -> str:
@@ -149,7 +233,7 @@ def _scheme_leaves(
     for index, node in enumerate(nodes):
         node_path = f"{path}[{index}]"
         _obj(node, node_path)
-        code = _text(node, "code", node_path, max_length=32)
+        code = _key(node, "code", node_path, max_length=32)
         _unique(seen, code, f"{node_path}.code", "partie")
         if code == GLOBAL_MARK:
             _fail(f"{node_path}.code", "« global » est réservé à la note globale")
@@ -182,11 +266,13 @@ def _validate_exam(record: dict, path: str) -> ExamRules:
     step = _decimal(record.get("step", 0.5), f"{path}.step")
     if step <= 0 or step > max_mark:
         _fail(f"{path}.step", f"pas {_fmt(step)} invalide")
+    if step < STEP_MIN or step % STEP_MIN != 0:
+        _fail(f"{path}.step", f"pas « {value_text(step)} » invalide : au moins 0,01, en centièmes")
     if max_mark <= 0 or max_mark % step != 0:
         _fail(f"{path}.max_mark", f"maximum {_fmt(max_mark)} invalide pour le pas {_fmt(step)}")
     specials = _list(record, "special_marks", f"{path}.", required=False)
     for index, code in enumerate(specials):
-        if not isinstance(code, str) or not code.isalnum() or len(code) > 8:
+        if not isinstance(code, str) or not code.isascii() or not code.isalnum() or len(code) > 8:
             _fail(f"{path}.special_marks[{index}]", "code de note particulière invalide")
     scheme = _list(record, "scheme", f"{path}.", required=False)
     leaves, total = _scheme_leaves(scheme, f"{path}.scheme", set(), step)
@@ -203,8 +289,9 @@ def _validate_exam(record: dict, path: str) -> ExamRules:
     subjects = _list(record, "subjects", f"{path}.", required=False)
     seen: set[str] = set()
     for index, subject in enumerate(subjects):
-        if not isinstance(subject, str) or not subject:
+        if not isinstance(subject, str) or not subject or len(subject) > 32:
             _fail(f"{path}.subjects[{index}]", "code de sujet attendu")
+        key_check(subject, f"{path}.subjects[{index}]")
         _unique(seen, subject, f"{path}.subjects[{index}]", "sujet")
     tolerance = _decimal(record.get("tolerance", 2), f"{path}.tolerance")
     if not 0 < tolerance <= max_mark:
@@ -229,6 +316,21 @@ def _validate_exam(record: dict, path: str) -> ExamRules:
     )
 
 
+def _annotations_check(annotations: list, *, path: str, record: dict) -> None:
+    """The API's validator (R-UNIT-4): kinds, geometry, texts, at most 500. A PDF's page
+    count is not read at import (opening every scan would cost minutes): page indexes are
+    bounded by the page files when all are images, else only by the validator's type."""
+    pages = record.get("pages") or []
+    if pages and all(isinstance(page, str) and not page.lower().endswith(".pdf") for page in pages):
+        count = len(pages)
+    else:
+        count = ANNOTATION_PAGES_MAX
+    try:
+        annotations_validate(annotations=annotations, pages=count, author="", at="", previous=[])
+    except InvalidInput as refused:
+        _fail(path, refused.message)
+
+
 def _page_file(base_dir: Path, value: Any, path: str, cache: dict[str, Path]) -> Path:
     if not isinstance(value, str) or not value:
         _fail(path, "chemin de fichier attendu")
@@ -248,18 +350,22 @@ def _page_file(base_dir: Path, value: Any, path: str, cache: dict[str, Path]) ->
 
 def session_file_validate(*, data: Any, base_dir: Path, known: KnownKeys) -> ValidSession:
     """Check the whole file; raise SessionFileError at the first bad path."""
+    tree_check(data)
     root = _obj(data, "fichier")
+    unknown = sorted(key for key in root if key not in TOP_LEVEL_KEYS)
+    if unknown:
+        _fail(unknown[0], "clé inconnue du format (API.md §1)")
     if root.get("format") != FORMAT:
         _fail("format", f"« {FORMAT} » attendu, reçu « {root.get('format')} »")
     session = _obj(root.get("session"), "session")
-    _text(session, "code", "session", max_length=32)
+    _key(session, "code", "session", max_length=32)
     _text(session, "label", "session")
 
     academies = set(known.academies)
     seen: set = set()
     for index, record in enumerate(_list(root, "academies", "")):
         path = f"academies[{index}]"
-        code = _text(_obj(record, path), "code", path, max_length=32)
+        code = _key(_obj(record, path), "code", path, max_length=32)
         _unique(seen, code, f"{path}.code", "académie")
         _text(record, "label", path)
         academies.add(code)
@@ -268,7 +374,7 @@ def session_file_validate(*, data: Any, base_dir: Path, known: KnownKeys) -> Val
     seen = set()
     for index, record in enumerate(_list(root, "departments", "")):
         path = f"departments[{index}]"
-        code = _text(_obj(record, path), "code", path, max_length=8)
+        code = _key(_obj(record, path), "code", path, max_length=8)
         _unique(seen, code, f"{path}.code", "département")
         _text(record, "label", path)
         academy = _text(record, "academy", path, max_length=32)
@@ -280,7 +386,7 @@ def session_file_validate(*, data: Any, base_dir: Path, known: KnownKeys) -> Val
     seen = set()
     for index, record in enumerate(_list(root, "schools", "")):
         path = f"schools[{index}]"
-        uai = _text(_obj(record, path), "uai", path, max_length=8)
+        uai = _key(_obj(record, path), "uai", path, max_length=8)
         _unique(seen, uai, f"{path}.uai", "établissement")
         _text(record, "label", path)
         department = _text(record, "department", path, max_length=8)
@@ -292,7 +398,7 @@ def session_file_validate(*, data: Any, base_dir: Path, known: KnownKeys) -> Val
     seen = set()
     for index, record in enumerate(_list(root, "qualifications", "")):
         path = f"qualifications[{index}]"
-        code = _text(_obj(record, path), "code", path, max_length=32)
+        code = _key(_obj(record, path), "code", path, max_length=32)
         _unique(seen, code, f"{path}.code", "qualification")
         _text(record, "label", path)
         qualifications.add(code)
@@ -301,7 +407,7 @@ def session_file_validate(*, data: Any, base_dir: Path, known: KnownKeys) -> Val
     seen = set()
     for index, record in enumerate(_list(root, "juries", "")):
         path = f"juries[{index}]"
-        code = _text(_obj(record, path), "code", path, max_length=32)
+        code = _key(_obj(record, path), "code", path, max_length=32)
         _unique(seen, code, f"{path}.code", "jury")
         academy = _text(record, "academy", path, max_length=32)
         if academy not in academies:
@@ -312,7 +418,7 @@ def session_file_validate(*, data: Any, base_dir: Path, known: KnownKeys) -> Val
     seen = set()
     for index, record in enumerate(_list(root, "exams", "")):
         path = f"exams[{index}]"
-        code = _text(_obj(record, path), "code", path, max_length=32)
+        code = _key(_obj(record, path), "code", path, max_length=32)
         _unique(seen, code, f"{path}.code", "épreuve")
         _text(record, "label", path)
         exams[code] = _validate_exam(record, path)
@@ -322,7 +428,7 @@ def session_file_validate(*, data: Any, base_dir: Path, known: KnownKeys) -> Val
     seen_emails: set[str] = set()
     for index, record in enumerate(_list(root, "users", "", required=False)):
         path = f"users[{index}]"
-        username = _text(_obj(record, path), "username", path, max_length=150)
+        username = _key(_obj(record, path), "username", path, max_length=150)
         _unique(seen, username, f"{path}.username", "utilisateur")
         role = record.get("role")
         if not isinstance(role, str) or role not in ROLES:
@@ -359,12 +465,12 @@ def session_file_validate(*, data: Any, base_dir: Path, known: KnownKeys) -> Val
     seen = set()
     for index, record in enumerate(_list(root, "candidates", "")):
         path = f"candidates[{index}]"
-        number = _text(_obj(record, path), "number", path, max_length=32)
+        number = _key(_obj(record, path), "number", path, max_length=32)
         _unique(seen, number, f"{path}.number", "candidat")
         school = _text(record, "school", path, max_length=8)
         if school not in school_department:
             _fail(f"{path}.school", f"établissement « {school} » inconnu")
-        _text(record, "class_group", path, max_length=32, optional=True)
+        _key(record, "class_group", path, max_length=32, optional=True)
         qualification = _text(record, "qualification", path, max_length=32)
         if qualification not in qualifications:
             _fail(f"{path}.qualification", f"qualification « {qualification} » inconnue")
@@ -394,7 +500,7 @@ def session_file_validate(*, data: Any, base_dir: Path, known: KnownKeys) -> Val
     seen = set()
     for index, record in enumerate(_list(root, "batches", "", required=False)):
         path = f"batches[{index}]"
-        code = _text(_obj(record, path), "code", path, max_length=32)
+        code = _key(_obj(record, path), "code", path, max_length=32)
         _unique(seen, code, f"{path}.code", "lot")
         exam = _text(record, "exam", path, max_length=32)
         if exam not in exams:
@@ -411,7 +517,7 @@ def session_file_validate(*, data: Any, base_dir: Path, known: KnownKeys) -> Val
     seen = set()
     for index, record in enumerate(_list(root, "scripts", "")):
         path = f"scripts[{index}]"
-        public_id = _text(_obj(record, path), "id", path, max_length=16)
+        public_id = _key(_obj(record, path), "id", path, max_length=16)
         _unique(seen, public_id, f"{path}.id", "copie")
         candidate = _text(record, "candidate", path, max_length=32)
         if candidate not in candidate_school:
@@ -473,5 +579,7 @@ def session_file_validate(*, data: Any, base_dir: Path, known: KnownKeys) -> Val
         annotations = record.get("annotations", [])
         if not isinstance(annotations, list):
             _fail(f"{path}.annotations", "une liste d'annotations est attendue")
+        if annotations:
+            _annotations_check(annotations, path=f"{path}.annotations", record=record)
 
     return ValidSession(data=root, base_dir=base_dir, exams=exams, page_files=page_files)

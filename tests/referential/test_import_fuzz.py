@@ -163,3 +163,66 @@ def test_malformed_reimport_leaves_an_imported_session_unchanged(tmp_path, mutat
     assert refused.path
     assert refused.message
     assert _fingerprint() == before
+
+
+HOSTILE = st.sampled_from(
+    [
+        "a/b/c",
+        "../../x",
+        "<b>x</b>",
+        "S-1\u202egpj",
+        "x\u0000y",
+        "\ud800",
+        '=HYPERLINK("http://x")',
+        "x y",
+        "",
+        1e-30,
+        10**40,
+        [[[[[[[[[[[[[[[[[[[["profond"]]]]]]]]]]]]]]]]]]]],
+        {"inconnu": "\u0000"},
+    ]
+)
+
+
+@settings(
+    max_examples=80,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(mutations=st.lists(st.tuples(st.sampled_from(PATHS), HOSTILE), min_size=1, max_size=3))
+def test_hostile_values_anywhere_are_refused_by_path_or_stored_safe(tmp_path, mutations):
+    """Issue 12.4 (API.md §1): unsafe ids, NUL, lone surrogates, deep nesting and absurd
+    numbers anywhere in the file: refused with a French message naming a path and nothing
+    written, or imported with every natural key on the safe pattern and no NUL stored."""
+    from harmonie.marking.models import Batch, Script
+    from harmonie.referential.models import Exam
+    from harmonie.referential.session_file import KEY_PATTERN
+
+    data = session_data()
+    for path, value in mutations:
+        try:
+            _replace(data, path, value)
+        except (KeyError, IndexError, TypeError):
+            continue
+    hostile = tmp_path / "hostile.json"
+    hostile.write_text(json.dumps(data, ensure_ascii=True), encoding="ascii")
+    before = _fingerprint()
+    refused: SessionFileError | None = None
+    try:
+        with transaction.atomic():
+            session_import(path=hostile)
+            keys = [
+                *Script.objects.values_list("public_id", flat=True),
+                *Batch.objects.values_list("code", flat=True),
+                *Exam.objects.values_list("code", flat=True),
+            ]
+            assert all(KEY_PATTERN.fullmatch(key) for key in keys), keys
+            assert "\\u0000" not in json.dumps(_fingerprint(), default=str)
+            raise Rollback
+    except SessionFileError as error:
+        refused = error
+    except Rollback:
+        return
+    assert refused.path
+    assert refused.message
+    assert _fingerprint() == before
