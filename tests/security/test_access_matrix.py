@@ -118,20 +118,6 @@ PAGES: dict[str, Endpoint] = {
         row(200, 403, 404, 403, 403, 403, A),
         row(404, 404, 404, 404, 404, 404, A),
     ),
-    # R-TRUST-1: the viewer's explanation block and the list export, same access as the
-    # viewer and the list they belong to.
-    "copies/<str:public_id>/explication/": Endpoint(
-        "get",
-        lambda w, s: f"/copies/{s.script.public_id}/explication/",
-        row(200, 403, 403, 403, 200, 403, A),
-        row(404, 404, 404, 404, 404, 404, A),
-    ),
-    "copies/epreuve/<str:exam_code>/export.<slug:fmt>": Endpoint(
-        "get",
-        lambda w, s: f"/copies/epreuve/{_exam(w, s)}/export.csv",
-        row(200, 403, 404, 403, 403, 403, A),
-        row(404, 404, 404, 404, 404, 404, A),
-    ),
     "statistiques/<str:exam>/": Endpoint(
         "get",
         lambda w, s: f"/statistiques/{_exam(w, s)}/",
@@ -177,6 +163,19 @@ PAGES: dict[str, Endpoint] = {
         row(400, 400, 404, 400, 403, 403, A),
         row(404, 404, 404, 404, 404, 404, A),
         data={"simulation": ""},
+    ),
+    "harmonisation/<str:exam>/comparaison/": Endpoint(
+        "post",
+        lambda w, s: f"/harmonisation/{_exam(w, s)}/comparaison/",
+        row(200, 200, 404, 200, 403, 403, A),
+        row(404, 404, 404, 404, 404, 404, A),
+        data={"draft_a": "s0-action=reset", "s0-action": "raise", "s0-points": "1"},
+    ),
+    "harmonisation/<str:exam>/historique/<int:harmonisation>/annulation/": Endpoint(
+        "get",
+        lambda w, s: f"/harmonisation/{_exam(w, s)}/historique/{s.harmonisation_id}/annulation/",
+        row(200, 200, 404, 200, 403, 403, A),
+        row(404, 404, 404, 404, 404, 404, A),
     ),
     "harmonisation/<str:exam>/historique/": Endpoint(
         "get",
