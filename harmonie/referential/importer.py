@@ -31,6 +31,13 @@ from harmonie.audit.services import audit_log
 from harmonie.marking.fingerprint import marking_fingerprint
 from harmonie.marking.models import Batch, Script, ScriptVersion
 from harmonie.marking.rules import final_mark_compute
+from harmonie.referential.import_marking import (
+    ImportConflict,
+    conflicts_describe,
+    marking_audit_state,
+    marking_same,
+    marking_state_fingerprint,
+)
 from harmonie.referential.models import (
     Academy,
     Candidate,
@@ -87,52 +94,6 @@ class ImportReport:
                 f"{self.replaced} copie(s) modifiée(s) dans Harmonie remplacée(s) par le fichier"
             )
         return "; ".join(parts) if parts else "aucun changement"
-
-
-@dataclass
-class ScriptConflict:
-    """A script edited in Harmonie to which the file brings another marking (R-TRUST-2)."""
-
-    public_id: str
-    exam: str
-    version: int
-    differences: list[str]
-    edited_by: str | None = None
-    edited_on: str | None = None
-
-    def line(self) -> str:
-        edited = f"version {self.version}"
-        if self.edited_by:
-            edited += f", modifiée par {self.edited_by}"
-        if self.edited_on:
-            edited += f" le {self.edited_on}"
-        return f"{self.public_id} ({self.exam}, {edited}) : {' ; '.join(self.differences)}"
-
-
-class ImportConflict(Exception):
-    """The file would replace the marking of scripts edited in Harmonie: refused whole."""
-
-    LISTED = 200
-
-    def __init__(self, conflicts: list[ScriptConflict]) -> None:
-        self.conflicts = conflicts
-        super().__init__(self.message())
-
-    def message(self) -> str:
-        count = len(self.conflicts)
-        lines = [
-            f"{count} copie(s) modifiée(s) dans Harmonie depuis le dernier import "
-            "recevrai(en)t du fichier une autre notation que celle du dernier import :"
-        ]
-        lines += [f"- {conflict.line()}" for conflict in self.conflicts[: self.LISTED]]
-        if count > self.LISTED:
-            lines.append(f"- … et {count - self.LISTED} autre(s) copie(s).")
-        lines.append(
-            "Pour remplacer leur notation par celle du fichier (chaque remplacement est gardé "
-            "comme une version de la copie, avec sa trace dans le journal), relancez avec "
-            "--replace-edited."
-        )
-        return "\n".join(lines)
 
 
 def _json_number(value: Decimal) -> int | float:
@@ -776,115 +737,6 @@ SCRIPT_FIELDS = [
 SCRIPT_DATA_FIELDS = [name for name in SCRIPT_FIELDS if name != "imported_fingerprint"]
 
 
-def _fingerprint(state: dict) -> str:
-    return marking_fingerprint(
-        marks=state["marks"], special_mark=state["special_mark"], annotations=state["annotations"]
-    )
-
-
-def _same_marking(row: dict, record: dict) -> bool:
-    return (
-        row["marks"] == record["marks"]
-        and row["special_mark"] == record["special_mark"]
-        and row["annotations"] == record["annotations"]
-    )
-
-
-def _number(value: Any) -> float | None:
-    return None if value is None else float(value)
-
-
-def _marking_state(state: dict) -> dict:
-    """A script's marking for the audit trail (never the candidate)."""
-    return {
-        "marks": state["marks"],
-        "special_mark": state["special_mark"],
-        "initial_mark": _number(state["initial_mark"]),
-        "final_mark": _number(state["final_mark"]),
-        "annotations": len(state["annotations"] or []),
-        "version": state["version"],
-    }
-
-
-def _mark_text(value: Any) -> str:
-    return f"{Decimal(str(value)).normalize():f}".replace(".", ",")
-
-
-def _marking_differences(row: dict, record: dict, leaves: Iterable[str]) -> list[str]:
-    """What differs between Harmonie's marking (`row`) and the file's (`record`), in French."""
-    out: list[str] = []
-
-    def shown(state: dict) -> str:
-        if state["special_mark"]:
-            return state["special_mark"]
-        return "aucune" if state["initial_mark"] is None else _mark_text(state["initial_mark"])
-
-    if shown(row) != shown(record):
-        out.append(f"note {shown(row)} dans Harmonie, {shown(record)} dans le fichier")
-    if not row["special_mark"] and not record["special_mark"]:
-        mine, theirs = row["marks"] or {}, record["marks"] or {}
-        ordered = list(leaves)
-        for code in [*ordered, *sorted((mine.keys() | theirs.keys()) - set(ordered))]:
-            here, there = mine.get(code), theirs.get(code)
-            if here is not None and there is not None and Decimal(str(here)) == Decimal(str(there)):
-                continue
-            if here is None and there is None:
-                continue
-            name = "note globale" if code == GLOBAL_MARK else code
-            here_text = "–" if here is None else _mark_text(here)
-            there_text = "–" if there is None else _mark_text(there)
-            out.append(f"{name} : {here_text} dans Harmonie, {there_text} dans le fichier")
-    if row["annotations"] != record["annotations"]:
-        mine_count, theirs_count = len(row["annotations"] or []), len(record["annotations"] or [])
-        other = " autre(s)" if mine_count == theirs_count else ""
-        out.append(
-            f"annotations : {mine_count} dans Harmonie, {theirs_count}{other} dans le fichier"
-        )
-    return out or ["notation différente"]
-
-
-def _conflicts_describe(
-    conflicts: list[tuple[dict, dict]], *, exam_codes: dict[int, str], exams: dict[int, ExamRules]
-) -> list[ScriptConflict]:
-    conflicts = sorted(conflicts, key=lambda pair: pair[1]["public_id"])
-    listed = [row["id"] for row, _record in conflicts[: ImportConflict.LISTED]]
-    last_edit: dict[int, dict] = {}
-    for edit in (
-        ScriptVersion.objects.filter(script_id__in=listed, author__isnull=False)
-        .order_by("script_id", "number")
-        .values(
-            "script_id", "author__first_name", "author__last_name", "author__username", "created_at"
-        )
-    ):
-        last_edit[edit["script_id"]] = edit
-    described = []
-    for row, record in conflicts:
-        edit = last_edit.get(row["id"])
-        author = None
-        on = None
-        if edit is not None:
-            author = (
-                f"{edit['author__first_name']} {edit['author__last_name']}".strip()
-                or edit["author__username"]
-            )
-            on = timezone.localtime(edit["created_at"]).strftime("%d/%m/%Y")
-        described.append(
-            ScriptConflict(
-                public_id=record["public_id"],
-                exam=exam_codes[row["exam_id"]],
-                version=row["version"],
-                differences=_marking_differences(
-                    row,
-                    record,
-                    exams[record["exam_id"]].leaves if record["exam_id"] in exams else (),
-                ),
-                edited_by=author,
-                edited_on=on,
-            )
-        )
-    return described
-
-
 def _write_scripts(
     sync: _Sync,
     valid: ValidSession,
@@ -977,15 +829,15 @@ def _write_scripts(
         stored = row["imported_fingerprint"]
         if incoming == stored:
             # The file brings what the last import brought: Harmonie's marking stays.
-            if not _same_marking(row, record):
+            if not marking_same(row, record):
                 sync.report.kept_edited += 1
             keep(row, record)
             return
-        if _same_marking(row, record):
+        if marking_same(row, record):
             # Harmonie already holds the file's marking: only the fingerprint moves.
             keep(row, record)
             return
-        current = _fingerprint(row)
+        current = marking_state_fingerprint(row)
         # A row without fingerprint (not imported): edited once past its first version.
         edited = current != stored if stored is not None else row["version"] > 1
         if edited:
@@ -1045,7 +897,7 @@ def _write_scripts(
     def conflicts_refuse() -> None:
         if conflicts:
             raise ImportConflict(
-                _conflicts_describe(conflicts, exam_codes=exam_codes, exams=exam_by_id)
+                conflicts_describe(conflicts=conflicts, exam_codes=exam_codes, exams=exam_by_id)
             )
 
     sync.run(
@@ -1077,6 +929,6 @@ def _write_scripts(
                 target_id=record["public_id"],
                 exam=exams[record["exam_id"]],
                 academy=academies[record["academy_id"]],
-                before=_marking_state(row),
-                after={**_marking_state(record), "file": file_name},
+                before=marking_audit_state(row),
+                after={**marking_audit_state(record), "file": file_name},
             )

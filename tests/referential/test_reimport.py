@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from django.apps import apps
-from django.core.management import CommandError, call_command, execute_from_command_line
+from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
@@ -168,7 +168,7 @@ def test_reimport_updates_never_edited_scripts_and_keeps_edited_ones(tmp_path):
     assert not ScriptVersion.objects.filter(script=changed).exists()
 
 
-def test_conflicting_file_is_refused_naming_the_scripts_and_nothing_is_written(tmp_path, capsys):
+def test_conflicting_file_is_refused_naming_the_scripts_and_nothing_is_written(tmp_path):
     """R-TRUST-2 (Bad input): a file that changes the marking of an edited script is
     refused whole: exit code non-zero, the scripts listed in French with what differs,
     every table's rows unchanged (the other changes of the file included)."""
@@ -185,10 +185,12 @@ def test_conflicting_file_is_refused_naming_the_scripts_and_nothing_is_written(t
     data["candidates"].append({**data["candidates"][1], "number": "0123456799"})
     path = session_write(tmp_path, data)
 
-    with pytest.raises(SystemExit) as exit_info:
-        execute_from_command_line(["manage.py", "import_session", str(path)])
-    assert exit_info.value.code != 0
-    message = capsys.readouterr().err
+    # `manage.py` exits with the CommandError's return code (BaseCommand.run_from_argv);
+    # run_from_argv itself is not called here: it closes the test's database connection.
+    with pytest.raises(CommandError) as refused:
+        call_command("import_session", str(path))
+    assert refused.value.returncode == 1
+    message = str(refused.value)
     assert "Fichier refusé, rien n'a été importé" in message
     assert "2 copie(s) modifiée(s) dans Harmonie" in message
     assert "S-000001 (FRA-ECRIT, version 2, modifiée par Sabrina Antonioli le " in message
@@ -210,8 +212,6 @@ def test_conflicting_file_is_refused_naming_the_scripts_and_nothing_is_written(t
         session_import(path=path)
     assert [c.public_id for c in conflict.value.conflicts] == ["S-000001", "S-000003"]
     assert _every_table() == tables
-    with pytest.raises(CommandError, match="S-000001"):
-        call_command("import_session", str(path))
 
 
 def test_replace_edited_keeps_each_replacement_as_a_version_with_its_audit_row(tmp_path):
@@ -374,3 +374,36 @@ def test_migration_takes_todays_marking_as_imported_unless_edited(tmp_path):
     report = _import(tmp_path, _data())
     assert not report.changed
     assert _every_table() == tables
+
+
+def test_conflict_lines_say_what_differs_in_french():
+    """R-TRUST-2: each refused script says what Harmonie holds and what the file brings:
+    the note (or special mark), each leaf that differs, the annotations."""
+    from harmonie.referential.import_marking import marking_differences_describe
+
+    def state(marks, special=None, initial=None, annotations=()):
+        return {
+            "marks": marks,
+            "special_mark": special,
+            "initial_mark": initial,
+            "annotations": list(annotations),
+        }
+
+    blank = marking_differences_describe(
+        row=state({}, special="CB"),
+        record=state({"Q1": 3, "P2": 7}, initial=Decimal(10)),
+        leaves=["Q1", "P2"],
+    )
+    assert blank == ["note CB dans Harmonie, 10 dans le fichier"]
+    global_only = marking_differences_describe(
+        row=state({"global": 12.5}, initial=Decimal("12.5")),
+        record=state({"global": 13}, initial=Decimal(13)),
+        leaves=[],
+    )
+    assert global_only == ["note 12,5 dans Harmonie, 13 dans le fichier"]
+    notes = marking_differences_describe(
+        row=state({"Q1": 3}, initial=Decimal(3), annotations=[NOTE]),
+        record=state({"Q1": 3.0}, initial=Decimal(3), annotations=[{**NOTE, "text": "Autre"}]),
+        leaves=["Q1"],
+    )
+    assert notes == ["annotations : 1 dans Harmonie, 1 autre(s) dans le fichier"]
