@@ -9,6 +9,7 @@ import numpy as np
 from django.db import transaction
 
 from harmonie.accounts.models import User
+from harmonie.accounts.permissions import exam_abilities, require
 from harmonie.audit.services import audit_log
 from harmonie.errors import Conflict, InvalidInput, NotFound
 from harmonie.harmonisation.conformity import conformity_pending
@@ -154,6 +155,10 @@ def undo_simulation_create(*, user: User, harmonisation_id: Any) -> Simulation:
     the original's effects: the scripts it changed that still carry its delta, whatever
     their marks became since. Executed like any simulation (stale check, lock, audit).
     """
+    require(
+        allowed=exam_abilities(user=user).mass_harmonise,
+        message="Votre rôle ne permet pas l'harmonisation en masse.",
+    )
     if isinstance(harmonisation_id, bool) or not str(harmonisation_id).isdigit():
         raise NotFound(f"Harmonisation « {harmonisation_id} » introuvable.")
     original = (
