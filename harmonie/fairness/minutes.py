@@ -112,6 +112,15 @@ def range_marks(
     return opening, closing
 
 
+def _action_text(action: dict) -> str:
+    """« Majoration de 1,5 point(s) », « Minoration de 2 point(s) », « Réinitialisation »."""
+    if action["type"] not in ("raise", "lower") or action.get("points") is None:
+        return "Réinitialisation"
+    points = format(Decimal(str(action["points"])).normalize(), "f").replace(".", ",")
+    verb = "Majoration" if action["type"] == "raise" else "Minoration"
+    return f"{verb} de {points} point(s)"
+
+
 def _chart(histogram: list, top: int) -> dict[str, Any]:
     """Bars of a histogram as SVG geometry (the template draws them)."""
     width = CHART_WIDTH / max(len(histogram), 1)
@@ -206,7 +215,10 @@ def minutes_context(*, user: User, exam: Exam, dates: DateRange) -> dict[str, An
             {
                 "object": harmonisation,
                 "reason": harmonisation.get_reason_code_display(),
-                "scenarios": described["scenarios"],
+                "scenarios": [
+                    {**scenario, "action_text": _action_text(scenario["action"])}
+                    for scenario in described["scenarios"]
+                ],
                 "cancelled_by": list(harmonisation.cancelled_by.all()),
             }
         )

@@ -1,0 +1,63 @@
+"""Browser: a coordinator opens « Correcteurs » from the statistics, reads the chart and
+the table, sees the flagged graders named and the proposal button; downloads the
+procès-verbal (R-FAIR-1, R-FAIR-2, R-FAIR-6)."""
+
+import pypdfium2
+import pytest
+
+from harmonie.fairness.selectors import grader_severity
+from harmonie.referential.models import Exam
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def test_coordinator_reads_grader_effects_and_downloads_the_minutes(
+    page, browser_login, generated, tmp_path
+):
+    coordinator = generated["coordinator"]
+    flagged = grader_severity(user=coordinator, exam=Exam.objects.get(code="FRA-ECRIT")).flagged
+    assert flagged
+    browser_login(coordinator)
+    page.goto("/statistiques/FRA-ECRIT/")
+    page.get_by_test_id("graders-link").click()
+    page.wait_for_url("**/equite/FRA-ECRIT/correcteurs/")
+    page.wait_for_function(
+        "() => window.Chart && Chart.getChart(document.getElementById('graders-chart'))"
+    )
+    table = page.get_by_test_id("graders-table")
+    assert table.locator("caption").inner_text().startswith("Effets correcteurs")
+    assert table.locator("tbody tr").count() == len(generated["academy_graders"])
+    names = page.get_by_test_id("flagged-graders").inner_text()
+    for row in flagged:
+        assert row.name in names
+        assert table.locator(f"tr[data-grader='{row.grader}'][data-flag='{row.flag}']").count() == 1
+    # The chart names flagged graders under its axis, nobody else.
+    ticks = page.evaluate(
+        "() => { const c = Chart.getChart(document.getElementById('graders-chart'));"
+        " return c.scales.x.ticks.map(t => c.scales.x.options.ticks.callback(t.value, t.value))"
+        ".filter(Boolean); }"
+    )
+    assert sorted(ticks) == sorted(row.name for row in flagged)
+    button = page.get_by_test_id("proposal-button")
+    assert button.inner_text() == "Proposer une harmonisation"
+    assert button.get_attribute("href") == "/harmonisation/FRA-ECRIT/?proposal=1"
+    page.screenshot(path=str(tmp_path / "graders.png"), full_page=True)
+
+    # Per part: the form keeps the choice and the tolerance follows the part.
+    page.select_option("#graders-part", "P1")
+    page.get_by_role("button", name="Estimer").click()
+    page.wait_for_url("**part=P1**")
+    assert "± 1 point(s)" in page.content()
+
+    # The procès-verbal from the history page's form.
+    page.goto("/harmonisation/FRA-ECRIT/historique/")
+    with page.expect_download() as download_info:
+        page.get_by_test_id("minutes-button").click()
+    path = tmp_path / "pv.pdf"
+    download_info.value.save_as(path)
+    document = pypdfium2.PdfDocument(str(path))
+    try:
+        text = document[0].get_textpage().get_text_range()
+    finally:
+        document.close()
+    assert "Procès-verbal de la commission d'harmonisation" in text
