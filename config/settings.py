@@ -9,6 +9,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONCE
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("HARMONIE_VAR_DIR", BASE_DIR / "var"))
@@ -63,6 +64,9 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # The app serves its own front-end files: academies run on closed networks.
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Content-Security-Policy (django-csp): before anything renders a template, which may
+    # read request.csp_nonce.
+    "csp.middleware.CSPMiddleware",
     # Refuses NUL bytes, lone surrogates, deep JSON and oversized bodies before any view
     # (harmonie/edge.py); /api/v1 errors in the API format.
     "harmonie.edge.EdgeMiddleware",
@@ -253,6 +257,27 @@ AUTHENTICATION_BACKENDS = [
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False
 X_FRAME_OPTIONS = "DENY"
+# No inline script anywhere (every script is a static file; DSFR's own loader gets the
+# nonce), no inline style either: sizes set from data-* attributes by harmonie/app.js, htmx's
+# indicator styles off. Django's admin (embedded mode only) is left out.
+CONTENT_SECURITY_POLICY = {
+    "EXCLUDE_URL_PREFIXES": ["/admin/"],
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'", NONCE],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:", "blob:"],
+        "font-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
+PERMISSIONS_POLICY = (
+    "camera=(), microphone=(), geolocation=(), payment=(), usb=(), "
+    "interest-cohort=(), browsing-topics=()"
+)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 if PRODUCTION:
     SESSION_COOKIE_SECURE = True

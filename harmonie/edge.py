@@ -6,7 +6,7 @@ surrogates, excessive JSON nesting, too many fields and bodies over the size lim
 refusal is a 400 (413 for a body too large) with a French message: in the API error format
 under /api/v1 (API.md §2), a French page elsewhere. It also puts every error answer of an
 /api/v1 path that is not already JSON (Django's 404 for an unknown path, 405, a 500) in
-the API error format, and serves as CSRF_FAILURE_VIEW.
+the API error format, adds the Permissions-Policy header, and serves as CSRF_FAILURE_VIEW.
 """
 
 import json
@@ -173,6 +173,9 @@ class EdgeMiddleware:
                 request, status=refusal.status, code=refusal.code, message=refusal.message
             )
         response = self.get_response(request)
+        policy = getattr(settings, "PERMISSIONS_POLICY", "")
+        if policy and not response.has_header("Permissions-Policy"):
+            response["Permissions-Policy"] = policy
         if (
             response.status_code >= 400
             and is_api_path(request.path_info)
