@@ -8,7 +8,7 @@ DEMO_CANDIDATES ?= 3000
 DEMO_SEED ?= 2026
 PG_URL ?= postgres://postgres@127.0.0.1:5432/test
 
-.PHONY: install install-dev assets demo demo-data serve test test-postgres test-browser lint format bench clean
+.PHONY: system-deps install install-dev assets demo demo-data serve test test-postgres test-browser lint format bench clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -22,9 +22,17 @@ $(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
 	$(PIP) install --quiet -r requirements-dev.txt
 	touch $@
 
-install: $(VENV)/.installed assets
+# WeasyPrint (the commission's minutes, R-FAIR-6) loads Pango from the system: installed
+# from Debian's packages when missing (as root, or through sudo).
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+system-deps:
+	@ldconfig -p | grep -q libpangoft2-1.0 || { echo "Installation de Pango (procès-verbal PDF)"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq \
+	  libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core >/dev/null; }
 
-install-dev: $(VENV)/.installed-dev assets
+install: system-deps $(VENV)/.installed assets
+
+install-dev: system-deps $(VENV)/.installed-dev assets
 
 # Front-end packages pinned in package-lock.json, copied where the app serves them.
 harmonie/static/vendor/.installed: package.json package-lock.json
