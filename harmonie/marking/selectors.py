@@ -298,7 +298,10 @@ def script_history(*, script: Script) -> list[dict]:
             {
                 "number": version.number,
                 "author": (author.get_full_name() or author.username) if author else None,
-                "label": "Correction initiale" if author is None else "Modification",
+                "label": "Modification"
+                if author is not None
+                # R-TRUST-2: a marking an import brought over an edited script.
+                else ("Import du fichier" if version.from_import else "Correction initiale"),
                 "at": version.created_at.isoformat(timespec="seconds"),
                 "marks": version.marks,
                 "special_mark": version.special_mark,

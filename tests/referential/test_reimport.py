@@ -20,6 +20,7 @@ from harmonie.accounts.models import User
 from harmonie.audit.models import AuditEntry
 from harmonie.marking.fingerprint import marking_fingerprint
 from harmonie.marking.models import Script, ScriptVersion
+from harmonie.marking.selectors import script_history
 from harmonie.marking.services import script_marking_update
 from harmonie.referential.importer import ImportConflict, session_import
 from harmonie.referential.models import AcademyMarksVersion, Exam, School
@@ -247,6 +248,11 @@ def test_replace_edited_keeps_each_replacement_as_a_version_with_its_audit_row(t
     assert history[1].marks == {"Q1": 4, "Q2": 4.5, "P2": 7}  # the edit is kept
     assert len(history[1].annotations) == 2
     assert history[2].marks == script.marks
+    assert [v["label"] for v in script_history(script=script)] == [
+        "Import du fichier",
+        "Modification",
+        "Correction initiale",
+    ]
     entry = AuditEntry.objects.get(action="script.import_replaced")
     assert entry.target_id == "S-000001"
     assert entry.exam.code == "FRA-ECRIT"
