@@ -13,8 +13,6 @@ from typing import Any
 
 from django.conf import settings
 
-from django.conf import settings
-
 from harmonie.accounts.models import User
 from harmonie.errors import InvalidInput
 from harmonie.harmonisation.engine import ACTIONS, RESET, Action
@@ -140,11 +138,6 @@ def scenario_parse(*, data: Any, exam: Exam, user: User, position: int) -> Parse
 def scenarios_parse(*, data: Any, exam: Exam, user: User) -> list[ParsedScenario]:
     if not isinstance(data, list | tuple) or not data:
         raise InvalidInput("Une harmonisation a au moins un scénario.")
-    if len(data) > settings.HARMONIE_SCENARIOS_MAX:  # refused before any is read
-        raise InvalidInput(
-            f"Trop de scénarios : au plus {settings.HARMONIE_SCENARIOS_MAX} par harmonisation.",
-            details={"scenarios": len(data), "max": settings.HARMONIE_SCENARIOS_MAX},
-        )
     if len(data) > settings.HARMONIE_SCENARIOS_MAX:  # refused before any is read
         raise InvalidInput(
             f"Trop de scénarios : au plus {settings.HARMONIE_SCENARIOS_MAX} par harmonisation.",
