@@ -23,7 +23,7 @@ class PersonOut(Schema):
     last_name: str
 
 
-class ReasonOut(Schema):
+class ExplanationReasonOut(Schema):
     code: str
     label: str
     text: str
@@ -59,7 +59,7 @@ class ExplanationStepOut(Schema):
     harmonisation: int | None = None
     name: str | None = None
     executed_at: datetime | None = None
-    reason: ReasonOut | None = None
+    reason: ExplanationReasonOut | None = None
     cancels: CancelledOut | None = None
     scenario: int | None = None
     filter: dict[str, Any] | None = None

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from openpyxl import Workbook
 
-from harmonie.explanation.rules import mark_text
+from harmonie.explanation.wording import mark_text
 from harmonie.spreadsheet import row_neutralise
 
 FORMATS = ("csv", "xlsx")

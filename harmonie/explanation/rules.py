@@ -12,14 +12,21 @@ Nothing here names the candidate (R-UNIT-2): only the people in charge of the ma
 """
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from django.utils import timezone
-
-from harmonie.marking.filters import LIST_KEYS, ScriptFilter, script_filter_describe
+from harmonie.explanation.wording import (
+    REASON_LABELS,
+    SPECIAL_MARK_LABELS,
+    day_text,
+    filter_description,
+    filter_terms,
+    mark_text,
+    moment_text,
+    signed_text,
+)
 
 MARKING = "marking"
 UNIT_EDIT = "unit_edit"
@@ -29,49 +36,6 @@ CONFORMITY = "conformity"
 KINDS = (MARKING, UNIT_EDIT, HARMONISATION, CLAMP, CONFORMITY)
 
 RESET = "reset"
-MINUS = "\u2212"  # read « moins » by screen readers, unlike a hyphen
-
-# R-FAIR-5's reasons (harmonie/harmonisation/models.py REASON_CODES), as read in a sentence.
-REASON_LABELS: dict[str, str] = {
-    "grader_severity": "sévérité d'un correcteur",
-    "grader_leniency": "indulgence d'un correcteur",
-    "subject_difficulty": "difficulté du sujet",
-    "scheme_error": "erreur de barème",
-    "scanning_incident": "incident de numérisation",
-    "other": "autre motif",
-}
-SPECIAL_MARK_LABELS: dict[str, str] = {"AB": "absent", "CB": "copie blanche"}
-
-# The noun of each list filter in a sentence, singular and plural.
-_FILTER_NOUNS: dict[str, tuple[str, str]] = {
-    "departments": ("département", "départements"),
-    "schools": ("établissement", "établissements"),
-    "class_groups": ("division", "divisions"),
-    "qualifications": ("qualification", "qualifications"),
-    "juries": ("jury", "jurys"),
-    "graders": ("correcteur", "correcteurs"),
-    "batches": ("lot", "lots"),
-    "subjects": ("sujet", "sujets"),
-}
-_MARK_KEYS = ("mark_min", "mark_max")
-
-
-def mark_text(value: Decimal | float) -> str:
-    """A mark as a French reader writes it: 16,5 — 16 — 16,25."""
-    return format(Decimal(str(value)).normalize(), "f").replace(".", ",")
-
-
-def signed_text(value: Decimal) -> str:
-    """« + 2 », « − 1,5 »."""
-    return f"{'+' if value >= 0 else MINUS} {mark_text(abs(value))}"
-
-
-def _day(at: datetime) -> str:
-    return timezone.localtime(at).strftime("%d/%m")
-
-
-def _moment(at: datetime) -> str:
-    return timezone.localtime(at).strftime("%d/%m/%Y à %H:%M")
 
 
 @dataclass(frozen=True)
@@ -112,8 +76,9 @@ class CancelledRef:
 
 
 @dataclass(frozen=True)
-class HarmonisationChange:
-    """What one executed harmonisation did to the script, with the scenario that took it."""
+class ScenarioRef:
+    """One scenario of one executed harmonisation, as every script it took shows it. Its
+    sentence and filter description are written once here, not once per script."""
 
     harmonisation_id: int
     name: str
@@ -123,12 +88,27 @@ class HarmonisationChange:
     filter: Mapping[str, Any]
     action: str
     points: Decimal | None
-    delta_before: Decimal
-    delta: Decimal
     reason_code: str = "other"
     reason_text: str = ""
     is_cancellation: bool = False
     cancels: CancelledRef | None = None
+    text: str = field(default="", init=False, compare=False)
+    description: tuple[tuple[str, str], ...] = field(default=(), init=False, compare=False)
+    reason: Mapping[str, str] = field(default_factory=dict, init=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "text", _change_text(self))
+        object.__setattr__(self, "description", filter_description(self.filter))
+        object.__setattr__(self, "reason", _reason(self))
+
+
+@dataclass(frozen=True)
+class HarmonisationChange:
+    """What one executed harmonisation did to the script: its delta before and after."""
+
+    ref: ScenarioRef
+    delta_before: Decimal
+    delta: Decimal
 
 
 @dataclass(frozen=True)
@@ -146,9 +126,10 @@ class ScriptFacts:
     final_marks: Mapping[str, Any] | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Step:
-    """One step; the fields a kind does not use stay None."""
+    """One step; the fields a kind does not use stay None. (Not frozen: a frozen
+    dataclass of this size is slow to build 200,000 times for an export.)"""
 
     kind: str
     points: Decimal | None
@@ -265,64 +246,6 @@ def _decimal(value: Any) -> Decimal:
     return Decimal(str(value))
 
 
-def _script_filter(data: Mapping[str, Any]) -> ScriptFilter:
-    """The stored scenario filter (already checked when it was executed) as a ScriptFilter;
-    keys this version does not know are left to `filter_terms`."""
-    values: dict[str, Any] = {}
-    for key in LIST_KEYS:
-        if data.get(key):
-            values[key] = tuple(str(item) for item in data[key])
-    for key in _MARK_KEYS:
-        if data.get(key) is not None:
-            values[key] = _decimal(data[key])
-    if data.get("mark_part"):
-        values["mark_part"] = str(data["mark_part"])
-    return ScriptFilter(**values)
-
-
-def filter_description(data: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
-    """(label, value) pairs as the history page shows them (`script_filter_describe`),
-    marks with a decimal comma."""
-    script_filter = _script_filter(data)
-    present = [
-        f.name
-        for f in fields(script_filter)
-        if getattr(script_filter, f.name) not in ((), None, "")
-    ]
-    pairs = script_filter_describe(script_filter=script_filter)
-    described = tuple(
-        (label, value.replace(".", ",") if key in _MARK_KEYS else value)
-        for key, (label, value) in zip(present, pairs, strict=True)
-    )
-    known = set(LIST_KEYS) | set(_MARK_KEYS) | {"mark_part"}
-    extra = tuple((str(key), str(value)) for key, value in data.items() if key not in known)
-    return described + extra
-
-
-def filter_terms(data: Mapping[str, Any]) -> tuple[str, ...]:
-    """The filter in a sentence: « département 057 », « note ≤ 10 » (R-TRUST-1)."""
-    script_filter = _script_filter(data)
-    terms: list[str] = []
-    for key in LIST_KEYS:
-        values = getattr(script_filter, key)
-        if not values:
-            continue
-        ((_label, text),) = script_filter_describe(script_filter=ScriptFilter(**{key: values}))
-        singular, plural = _FILTER_NOUNS[key]
-        terms.append(f"{singular if len(values) == 1 else plural} {text}")
-    subject = f"note de la partie {script_filter.mark_part}" if script_filter.mark_part else "note"
-    low, high = script_filter.mark_min, script_filter.mark_max
-    if low is not None and high is not None:
-        terms.append(f"{mark_text(low)} ≤ {subject} ≤ {mark_text(high)}")
-    elif low is not None:
-        terms.append(f"{subject} ≥ {mark_text(low)}")
-    elif high is not None:
-        terms.append(f"{subject} ≤ {mark_text(high)}")
-    known = set(LIST_KEYS) | set(_MARK_KEYS) | {"mark_part"}
-    terms.extend(f"{key} {value}" for key, value in data.items() if key not in known and value)
-    return tuple(terms)
-
-
 def _marking_text(facts: ScriptFacts) -> str:
     text = (
         f"copie corrigée par {facts.grader.short()}"
@@ -330,16 +253,16 @@ def _marking_text(facts: ScriptFacts) -> str:
         else "note importée"
     )
     if facts.last_edit:
-        text += f", modifiée par {facts.last_edit.author.short()} le {_day(facts.last_edit.at)}"
+        text += f", modifiée par {facts.last_edit.author.short()} le {day_text(facts.last_edit.at)}"
     return text
 
 
 def _reference(*, word: str, harmonisation_id: int, name: str, executed_at: datetime) -> str:
     named = f"{word} « {name} »" if name else f"{word} n°{harmonisation_id}"
-    return f"{named} du {_day(executed_at)}"
+    return f"{named} du {day_text(executed_at)}"
 
 
-def _reason(change: HarmonisationChange) -> dict[str, str]:
+def _reason(change: ScenarioRef) -> dict[str, str]:
     return {
         "code": change.reason_code,
         "label": REASON_LABELS.get(change.reason_code, change.reason_code),
@@ -347,7 +270,7 @@ def _reason(change: HarmonisationChange) -> dict[str, str]:
     }
 
 
-def _change_text(change: HarmonisationChange) -> str:
+def _change_text(change: ScenarioRef) -> str:
     word = "annulation" if change.is_cancellation else "harmonisation"
     text = _reference(
         word=word,
@@ -436,7 +359,7 @@ def explanation_build(*, facts: ScriptFacts) -> Explanation:
             Step(
                 kind=UNIT_EDIT,
                 points=Decimal(0) if numeric else None,
-                text=f"modifiée par {edit.author.short()} le {_moment(edit.at)}",
+                text=f"modifiée par {edit.author.short()} le {moment_text(edit.at)}",
                 edited_by=edit.author,
                 at=edit.at,
                 mark_before=edit.mark_before,
@@ -460,22 +383,23 @@ def explanation_build(*, facts: ScriptFacts) -> Explanation:
         if delta == 0:
             continue
         traced += delta
+        ref = change.ref
         changes.append(
             Step(
                 kind=HARMONISATION,
                 points=delta,
-                text=_change_text(change),
-                harmonisation=change.harmonisation_id,
-                name=change.name,
-                executed_at=change.executed_at,
-                author=change.author,
-                reason=_reason(change),
-                cancels=change.cancels,
-                scenario=change.scenario,
-                filter=change.filter,
-                filter_description=filter_description(change.filter),
-                action=change.action,
-                action_points=change.points,
+                text=ref.text,
+                harmonisation=ref.harmonisation_id,
+                name=ref.name,
+                executed_at=ref.executed_at,
+                author=ref.author,
+                reason=ref.reason,
+                cancels=ref.cancels,
+                scenario=ref.scenario,
+                filter=ref.filter,
+                filter_description=ref.description,
+                action=ref.action,
+                action_points=ref.points,
                 delta=delta,
             )
         )
@@ -513,7 +437,9 @@ def explanation_build(*, facts: ScriptFacts) -> Explanation:
     moves = [step for step in steps if step.kind in (HARMONISATION, CLAMP)]
     if moves:
         text = f"{mark_text(facts.final_mark)} = {mark_text(facts.initial_mark)} ({marking_text})"
-        text += "".join(f" {signed_text(step.points or 0)} ({step.text})" for step in moves)
+        text += "".join(
+            f" {signed_text(step.points or Decimal(0))} ({step.text})" for step in moves
+        )
     else:
         text = f"{mark_text(facts.final_mark)} ({marking_text}), sans harmonisation"
     if conformity is not None:

@@ -20,6 +20,7 @@ from harmonie.explanation.rules import (
     Explanation,
     HarmonisationChange,
     Person,
+    ScenarioRef,
     ScriptFacts,
     UnitEdit,
     explanation_build,
@@ -157,9 +158,9 @@ def _changes(ids: QuerySet) -> dict[int, list[HarmonisationChange]]:
     harmonisation_ids = {effect[1] for effect in effects}
     harmonisations = _harmonisations(harmonisation_ids)
     scenarios = _scenarios(harmonisation_ids)
-    # One change object per (harmonisation, scenario) template, copied per script with
-    # its deltas: dates, names and filters are read once.
-    heads: dict[tuple[int, int], dict[str, Any]] = {}
+    # One reference per (harmonisation, scenario), shared by the scripts it took: its
+    # sentence is written once.
+    refs: dict[tuple[int, int], ScenarioRef] = {}
     for harmonisation_id, position in {(effect[1], effect[2]) for effect in effects}:
         row = harmonisations[harmonisation_id]
         scenario_filter, action, points = scenarios.get(
@@ -172,33 +173,35 @@ def _changes(ids: QuerySet) -> dict[int, list[HarmonisationChange]]:
                 name=row["cancels__name"],
                 executed_at=row["cancels__executed_at"],
             )
-        heads[(harmonisation_id, position)] = {
-            "harmonisation_id": harmonisation_id,
-            "name": row["name"],
-            "executed_at": row["executed_at"],
-            "author": Person(
+        refs[(harmonisation_id, position)] = ScenarioRef(
+            harmonisation_id=harmonisation_id,
+            name=row["name"],
+            executed_at=row["executed_at"],
+            author=Person(
                 first_name=row["author__first_name"] or "",
                 last_name=row["author__last_name"] or "",
                 username=row["author__username"] or "",
             ),
-            "scenario": position + 1,
-            "filter": scenario_filter,
-            "action": action,
-            "points": points,
-            "reason_code": row["reason_code"],
-            "reason_text": row["reason_text"],
-            "is_cancellation": row["is_cancellation"],
-            "cancels": cancels,
-        }
+            scenario=position + 1,
+            filter=scenario_filter,
+            action=action,
+            points=points,
+            reason_code=row["reason_code"],
+            reason_text=row["reason_text"],
+            is_cancellation=row["is_cancellation"],
+            cancels=cancels,
+        )
     changes: dict[int, list[HarmonisationChange]] = defaultdict(list)
     for script_id, harmonisation_id, position, delta_before, delta in effects:
         changes[script_id].append(
             HarmonisationChange(
-                **heads[(harmonisation_id, position)], delta_before=delta_before, delta=delta
+                ref=refs[(harmonisation_id, position)], delta_before=delta_before, delta=delta
             )
         )
     for script_changes in changes.values():
-        script_changes.sort(key=lambda change: (change.executed_at, change.harmonisation_id))
+        script_changes.sort(
+            key=lambda change: (change.ref.executed_at, change.ref.harmonisation_id)
+        )
     return changes
 
 

@@ -6,7 +6,6 @@ unit-harmonisation list with its explanation column. Thin: parse, call a selecto
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from harmonie.accounts.permissions import exam_get_for_user
@@ -20,10 +19,9 @@ from harmonie.explanation.rules import (
     UNIT_EDIT,
     Explanation,
     Step,
-    mark_text,
-    signed_text,
 )
 from harmonie.explanation.selectors import script_explanation, script_list_export_rows
+from harmonie.explanation.wording import mark_text, moment_text, signed_text
 from harmonie.marking.filters import filter_query_data, script_filter_parse
 from harmonie.marking.permissions import script_get_for_user
 from harmonie.marking.selectors import list_params_parse
@@ -51,8 +49,7 @@ def _step_details(step: Step) -> list[tuple[str, str]]:
         if step.author:
             details.append(("Auteur", step.author.full()))
         if step.executed_at:
-            at = timezone.localtime(step.executed_at).strftime("%d/%m/%Y à %H:%M")
-            details.append(("Exécutée le", at))
+            details.append(("Exécutée le", moment_text(step.executed_at)))
         if step.reason:
             reason = step.reason["label"]
             if step.reason["text"]:

@@ -7,8 +7,8 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from harmonie.explanation.rules import MINUS
 from harmonie.explanation.selectors import script_explanation, scripts_explained
+from harmonie.explanation.wording import MINUS
 from harmonie.harmonisation.models import Harmonisation
 from harmonie.harmonisation.services import (
     conformity_apply,

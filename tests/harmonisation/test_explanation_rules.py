@@ -17,16 +17,16 @@ from harmonie.explanation.rules import (
     CONFORMITY,
     HARMONISATION,
     MARKING,
-    MINUS,
     UNIT_EDIT,
     CancelledRef,
     HarmonisationChange,
     Person,
+    ScenarioRef,
     ScriptFacts,
     UnitEdit,
     explanation_build,
-    filter_terms,
 )
+from harmonie.explanation.wording import MINUS, filter_terms
 from harmonie.harmonisation.engine import (
     LOWER,
     RAISE,
@@ -47,7 +47,7 @@ JUNE_2 = datetime(2026, 6, 2, 12, 0, tzinfo=UTC)
 JUNE_3 = datetime(2026, 6, 3, 12, 0, tzinfo=UTC)
 
 
-def _change(**overrides) -> HarmonisationChange:
+def _change(*, delta_before=Decimal(0), delta=Decimal(2), **overrides) -> HarmonisationChange:
     values = {
         "harmonisation_id": 7,
         "name": "Moselle",
@@ -57,11 +57,9 @@ def _change(**overrides) -> HarmonisationChange:
         "filter": {"departments": ["057"], "mark_max": 10},
         "action": RAISE,
         "points": Decimal(2),
-        "delta_before": Decimal(0),
-        "delta": Decimal(2),
     }
     values.update(overrides)
-    return HarmonisationChange(**values)
+    return HarmonisationChange(ref=ScenarioRef(**values), delta_before=delta_before, delta=delta)
 
 
 def test_the_rules_example():
