@@ -14,6 +14,7 @@ from harmonie.harmonisation.permissions import exam_for_mass_harmonisation
 from harmonie.harmonisation.population import population_load, scenario_mask
 from harmonie.harmonisation.scenarios import action_label, scenarios_parse
 from harmonie.marking.filters import script_filter_describe, script_filter_parse
+from harmonie.marking.models import Script
 from harmonie.referential.models import Exam
 
 
@@ -208,4 +209,52 @@ def conformity_state(*, user: User, exam_code: str) -> dict:
         "state": "conforming" if count == 0 else "not_conforming",
         "not_conforming_count": count,
         "has_parts": has_parts,
+    }
+
+
+# Not-conforming scripts listed on the conformity page; the rest are counted.
+CONFORMITY_SHOWN = 100
+
+
+def _leaf_marks(row: dict) -> dict:
+    marks = row["final_marks"] if row["final_marks"] is not None else row["marks"]
+    return marks or {}
+
+
+def conformity_page_get(*, user: User, exam_code: str) -> dict:
+    """The conformity page (R-MASS-12): `conformity_state` plus `scripts`, the first
+    CONFORMITY_SHOWN not-conforming scripts by anonymous id (final mark, sum of the leaves
+    as they stand; never the candidate), and `more`, how many are not listed."""
+    exam = exam_for_mass_harmonisation(user=user, exam_code=exam_code)
+    leaves = exam_leaves(exam=exam)
+    pending = (
+        conformity_pending(exam=exam, academy_id=user.academy_id, spread=False) if leaves else {}
+    )
+    codes = [code for code, _ in leaves]
+    rows = (
+        Script.objects.filter(pk__in=sorted(pending)[:CONFORMITY_SHOWN])
+        .order_by("public_id")
+        .values("public_id", "final_mark", "marks", "final_marks")
+    )
+    scripts = []
+    for row in rows:
+        leaves_sum = sum(
+            (Decimal(str(_leaf_marks(row).get(code) or 0)) for code in codes), Decimal(0)
+        )
+        gap = row["final_mark"] - leaves_sum
+        scripts.append(
+            {
+                "public_id": row["public_id"],
+                "final_mark": row["final_mark"],
+                "leaves_sum": leaves_sum,
+                "gap": gap,
+                "gap_abs": abs(gap),
+            }
+        )
+    return {
+        "state": "conforming" if not pending else "not_conforming",
+        "not_conforming_count": len(pending),
+        "has_parts": bool(leaves),
+        "scripts": scripts,
+        "more": max(len(pending) - len(scripts), 0),
     }

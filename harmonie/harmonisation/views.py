@@ -25,7 +25,7 @@ from harmonie.harmonisation.forms import (
 from harmonie.harmonisation.permissions import exam_for_mass_harmonisation
 from harmonie.harmonisation.scenarios import action_label
 from harmonie.harmonisation.selectors import (
-    conformity_state,
+    conformity_page_get,
     harmonisation_get,
     harmonisation_list,
     harmonisation_replay,
@@ -395,17 +395,22 @@ def history(request: HttpRequest, exam: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @domain_errors_as_http
 def conformity(request: HttpRequest, exam: str) -> HttpResponse:
-    """R-MASS-12: state and « Rendre conforme »."""
+    """R-MASS-12: the scripts not conforming, « Rendre conforme » after a confirmation step
+    (`?confirmer=1`, no script needed), then the result message."""
     exam_obj = exam_for_mass_harmonisation(user=request.user, exam_code=exam)
     if request.method == "POST":
+        if request.POST.get("confirm") != "1":
+            return redirect(reverse("harmonisation:conformity", args=[exam]) + "?confirmer=1")
         made = conformity_apply(user=request.user, exam_code=exam)
         messages.success(
             request,
-            f"{made} copie(s) rendue(s) conforme(s)."
+            f"{made} copie(s) rendue(s) conforme(s) : leurs notes de parties font maintenant "
+            "leur note finale."
             if made
-            else "Toutes les copies étaient déjà conformes.",
+            else "Toutes les copies étaient déjà conformes : rien n'a été modifié.",
         )
         return redirect("harmonisation:conformity", exam=exam)
+    state = conformity_page_get(user=request.user, exam_code=exam)
     return render(
         request,
         "harmonisation/conformity.html",
@@ -413,7 +418,9 @@ def conformity(request: HttpRequest, exam: str) -> HttpResponse:
             "page_title": f"Mise en conformité — {exam_obj.label}",
             "breadcrumb": _breadcrumb(exam_obj, "Mise en conformité"),
             "exam": exam_obj,
-            "state": conformity_state(user=request.user, exam_code=exam),
+            "state": state,
+            "confirming": request.GET.get("confirmer") == "1"
+            and state["state"] == "not_conforming",
             **_links(exam_obj),
         },
     )

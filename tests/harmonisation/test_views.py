@@ -118,11 +118,27 @@ def test_conformity_page(coordinator_client, academy_world):
         user=user, exam_code="FRA-ECRIT", scenarios=[{"action": {"type": "raise", "points": 1}}]
     )
     harmonisation_execute(user=user, exam_code="FRA-ECRIT", simulation_id=simulation.pk)
+    page = coordinator_client.get(URL + "conformite/").content.decode()
+    assert "non conforme" in page
+    # The scripts not conforming are listed by anonymous id, with a link to the viewer.
+    raised = academy_world["scripts"][:2]
+    for script in raised:
+        assert f'href="/copies/{script.public_id}/"' in page
+        assert script.candidate.number not in page  # R-UNIT-2
+    assert 'data-testid="make-conforming"' in page
+    # Without the confirmation step nothing is written.
+    response = coordinator_client.post(URL + "conformite/")
+    assert response.status_code == 302 and response["Location"].endswith("?confirmer=1")
     assert "non conforme" in coordinator_client.get(URL + "conformite/").content.decode()
-    response = coordinator_client.post(URL + "conformite/", follow=True)
+    confirm = coordinator_client.get(URL + "conformite/?confirmer=1").content.decode()
+    assert "Confirmer : rendre conformes 2 copie(s)" in confirm
+    response = coordinator_client.post(URL + "conformite/", {"confirm": "1"}, follow=True)
     html = response.content.decode()
     assert "<strong>conforme</strong>" in html
-    assert "rendue(s) conforme(s)" in html
+    assert "2 copie(s) rendue(s) conforme(s)" in html
+    # Nothing left to do: no button.
+    assert 'data-testid="make-conforming"' not in html
+    assert 'data-testid="conformity-list"' not in html
 
 
 def test_pages_out_of_scope(academy_world):
