@@ -6,6 +6,7 @@ unit-harmonisation list with its explanation column. Thin: parse, call a selecto
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.views.decorators.http import require_GET
 
 from harmonie.accounts.permissions import exam_get_for_user
@@ -25,7 +26,7 @@ from harmonie.explanation.wording import mark_text, moment_text, signed_text
 from harmonie.marking.filters import filter_query_data, script_filter_parse
 from harmonie.marking.permissions import script_get_for_user
 from harmonie.marking.selectors import list_params_parse
-from harmonie.pages import domain_errors_as_http
+from harmonie.pages import domain_errors_as_http, refused_page
 
 _TITLES = {
     MARKING: "Note de départ",
@@ -94,18 +95,34 @@ def _block_context(explanation: Explanation) -> dict:
 @require_GET
 def script_explanation_block(request: HttpRequest, public_id: str) -> HttpResponse:
     """« D'où vient cette note ? »: the steps of the script's final mark and their
-    sentence, for whoever may open the script (same access as the viewer)."""
+    sentence, for whoever may open the script (same access as the viewer). The viewer
+    loads the fragment with htmx; opened directly (no script), it is a whole page."""
+    fragment = bool(request.headers.get("HX-Request"))
+    title = f"D'où vient cette note ? — copie {public_id}"
     try:
         script, _access = script_get_for_user(user=request.user, public_id=public_id)
     except DomainError as error:
+        if not fragment:
+            return refused_page(request, error, title=title)
         return render(
-            request,
-            "explanation/_refused.html",
-            {"message": error.message},
-            status=error.status,
+            request, "explanation/_refused.html", {"message": error.message}, status=error.status
         )
     context = _block_context(script_explanation(script=script))
-    return render(request, "explanation/_script_explanation.html", context)
+    if fragment:
+        return render(request, "explanation/_script_explanation.html", context)
+    viewer_url = reverse("marking:script_viewer", args=[script.public_id])
+    context.update(
+        {
+            "page_title": title,
+            "breadcrumb": {
+                "links": [{"url": viewer_url, "title": f"Copie {script.public_id}"}],
+                "current": "D'où vient cette note ?",
+            },
+            "script_id": script.public_id,
+            "viewer_url": viewer_url,
+        }
+    )
+    return render(request, "explanation/script_explanation.html", context)
 
 
 @login_required

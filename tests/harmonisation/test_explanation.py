@@ -264,13 +264,22 @@ def test_viewer_block_shows_the_steps(moselle):
     viewer = client.get(f"/copies/{script.public_id}/").content.decode()
     assert "D'où vient cette note ?" in viewer
     assert f'hx-get="/copies/{script.public_id}/explication/"' in viewer
-    block = client.get(f"/copies/{script.public_id}/explication/")
+    block = client.get(f"/copies/{script.public_id}/explication/", headers={"HX-Request": "true"})
     assert block.status_code == 200
     html = block.content.decode()
+    assert "<html" not in html  # the fragment the viewer swaps in
     assert "10 = 8 (note importée) + 2 (harmonisation « Moselle »" in html
     assert html.count('data-testid="explanation-step"') == 2
     assert "Départements : 057" in html
     assert "Augmenter de 2" in html
     assert script.candidate.number not in html
+    # Opened directly (no JavaScript: the viewer's <noscript> link), a whole page.
+    whole = client.get(f"/copies/{script.public_id}/explication/").content.decode()
+    assert '<html lang="fr"' in whole
+    assert "10 = 8 (note importée) + 2 (harmonisation « Moselle »" in whole
     other = UserFactory(coordinator=True)  # another academy: the script is not in scope
-    assert login_client(other).get(f"/copies/{script.public_id}/explication/").status_code == 404
+    refused = login_client(other).get(
+        f"/copies/{script.public_id}/explication/", headers={"HX-Request": "true"}
+    )
+    assert refused.status_code == 404
+    assert "introuvable" in refused.content.decode()
