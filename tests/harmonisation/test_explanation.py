@@ -9,11 +9,11 @@ from django.utils import timezone
 
 from harmonie.explanation.selectors import script_explanation, scripts_explained
 from harmonie.explanation.wording import MINUS
-from harmonie.harmonisation.models import Harmonisation
 from harmonie.harmonisation.services import (
     conformity_apply,
     harmonisation_execute,
     simulation_create,
+    undo_simulation_create,
 )
 from harmonie.marking.models import Script
 from harmonie.marking.services import script_marking_update
@@ -81,9 +81,11 @@ def moselle():
     }
 
 
-def _execute(user, scenarios, name="", exam=EXAM):
+def _execute(user, scenarios, name="", exam=EXAM, reason=None):
     simulation = simulation_create(user=user, exam_code=exam, scenarios=scenarios)
-    return harmonisation_execute(user=user, exam_code=exam, simulation_id=simulation.pk, name=name)
+    return harmonisation_execute(
+        user=user, exam_code=exam, simulation_id=simulation.pk, name=name, reason=reason
+    )
 
 
 def _day(at) -> str:
@@ -107,9 +109,12 @@ def test_the_rules_example_from_real_services(moselle):
         special_mark=None,
         annotations=None,
     )
-    harmonisation = _execute(user, [MOSELLE], name="Moselle", exam=PHILO)
-    Harmonisation.objects.filter(pk=harmonisation.pk).update(
-        reason_code="grader_severity", reason_text="notes du lycée basses"
+    harmonisation = _execute(
+        user,
+        [MOSELLE],
+        name="Moselle",
+        exam=PHILO,
+        reason={"code": "grader_severity", "text": "notes du lycée basses"},
     )
     script = Script.objects.get(pk=moselle["edited"].pk)
     assert script.final_mark == Decimal(11)
@@ -173,9 +178,10 @@ def test_clamp_conformity_reset_on_a_marked_exam(moselle):
     assert "; répartie sur les parties : " in spread.text
     assert spread.total() == low.final_mark == Decimal(8)
 
-    reset = {"filter": {"mark_min": 5}, "action": {"type": "reset"}}
-    second = _execute(user, [reset], name="Retour")
-    Harmonisation.objects.filter(pk=second.pk).update(cancels=first)
+    # R-MASS-14: the exact undo from the history, through its simulation.
+    undo = undo_simulation_create(user=user, harmonisation_id=first.pk)
+    second = harmonisation_execute(user=user, exam_code=EXAM, simulation_id=undo.pk, name="Retour")
+    assert second.cancels_id == first.pk
     high.refresh_from_db()
     assert high.final_mark == Decimal("19.5")
     after = script_explanation(script=high)
