@@ -39,6 +39,9 @@ Cell = str | int | float | None
 _SORT_LABELS = {
     "id": "copie",
     "mark": "note finale",
+    "initial_mark": "note initiale",
+    "delta": "harmonisation",
+    "batch": "lot",
     "school": "établissement",
     "department": "département",
     "grader": "correcteur",

@@ -256,6 +256,12 @@ def script_list_export_rows(
     about += script_filter_describe(script_filter=script_filter)
     if params.q:
         about.append(("Recherche", params.q))
+    for key, label, yes, no in (
+        ("harmonised", "Harmonisation", "harmonisées", "non harmonisées"),
+        ("conforming", "Conformité", "conformes", "non conformes"),
+    ):
+        if getattr(params, key) is not None:
+            about.append((label, yes if getattr(params, key) else no))
     about.append(("Tri", sort_label(params.sort)))
     return ListExport(
         rows=[export_row(row=row, explanation_text=explained[row["id"]].text) for row in rows],

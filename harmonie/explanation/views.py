@@ -25,7 +25,7 @@ from harmonie.explanation.selectors import script_explanation, script_list_expor
 from harmonie.explanation.wording import mark_text, moment_text, signed_text
 from harmonie.marking.filters import filter_query_data, script_filter_parse
 from harmonie.marking.permissions import script_get_for_user
-from harmonie.marking.selectors import list_params_parse
+from harmonie.marking.selectors import list_params_from_query
 from harmonie.pages import domain_errors_as_http, refused_page
 
 _TITLES = {
@@ -138,7 +138,7 @@ def script_list_export(request: HttpRequest, exam_code: str, fmt: str) -> HttpRe
         script_filter = script_filter_parse(
             data=filter_query_data(query=request.GET), exam=exam, user=request.user
         )
-        params = list_params_parse(sort=request.GET.get("sort"), q=request.GET.get("q"))
+        params = list_params_from_query(query=request.GET, paged=False)
     except InvalidInput as refused:
         return HttpResponse(refused.message, status=400, content_type="text/plain; charset=utf-8")
     export = script_list_export_rows(

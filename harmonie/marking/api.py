@@ -13,12 +13,12 @@ from harmonie.accounts.permissions import exam_abilities, exam_get_for_user, req
 from harmonie.errors import InvalidInput
 from harmonie.marking.filters import FILTER_KEYS, filter_options, script_filter_parse
 from harmonie.marking.permissions import MarkingMode, marking_mode
-from harmonie.marking.selectors import list_params_parse, script_detail, script_list
+from harmonie.marking.selectors import list_params_from_query, script_detail, script_list
 from harmonie.marking.services import script_marking_update
 
 router = Router(tags=["harmonisation unitaire"])
 
-LIST_PARAMS = ("q", "sort", "cursor", "limit")
+LIST_PARAMS = ("q", "sort", "cursor", "limit", "harmonised", "conforming")
 
 
 class OptionOut(Schema):
@@ -47,6 +47,9 @@ class ScriptRowOut(Schema):
 class ScriptPageOut(Schema):
     results: list[ScriptRowOut]
     next_cursor: str | None
+    previous_cursor: str | None = None
+    page: int | None = None
+    pages: int = 1
     count: int
     filter: dict
 
@@ -97,16 +100,14 @@ def scripts_list(request: HttpRequest, exam: str) -> dict:
     exam_obj = exam_get_for_user(user=user, code=exam)
     data = _filter_data(request, extra=LIST_PARAMS)
     script_filter = script_filter_parse(data=data, exam=exam_obj, user=user)
-    params = list_params_parse(
-        sort=request.GET.get("sort"),
-        q=request.GET.get("q"),
-        cursor=request.GET.get("cursor"),
-        limit=request.GET.get("limit"),
-    )
+    params = list_params_from_query(query=request.GET)
     page = script_list(user=user, exam=exam_obj, script_filter=script_filter, params=params)
     return {
         "results": page.rows,
         "next_cursor": page.next_cursor,
+        "previous_cursor": page.previous_cursor,
+        "page": page.number,
+        "pages": page.pages,
         "count": page.count,
         "filter": script_filter.as_dict(),
     }

@@ -12,8 +12,9 @@ from decimal import Decimal
 from typing import Any
 
 from django.core.cache import cache
-from django.db.models import Count, F, Q, QuerySet, Value
-from django.db.models.functions import Coalesce
+from django.db.models import Case, Count, DecimalField, F, Q, QuerySet, Value, When
+from django.db.models.fields.json import KT
+from django.db.models.functions import Abs, Cast, Coalesce
 from django.urls import reverse
 
 from harmonie.accounts.models import User
@@ -24,22 +25,32 @@ from harmonie.marking.models import Batch, Script
 from harmonie.marking.pages import script_page_count
 from harmonie.marking.permissions import unit_scripts
 from harmonie.marking.services import editable_special_marks
-from harmonie.referential.models import Exam
+from harmonie.referential.models import Exam, Part
 from harmonie.referential.selectors import exam_scheme
+
+_MARK = DecimalField(max_digits=8, decimal_places=2)
 
 SORTS: dict[str, str] = {
     "mark": "final_mark",
+    "initial_mark": "initial_mark",
+    "delta": "delta",
     "school": "school__uai",
     "department": "department__code",
     "grader": "grader__username",
     "subject": "subject__code",
+    "batch": "batch__code",
     "id": "public_id",
 }
 SORT_CHOICES = tuple(SORTS) + tuple(f"-{key}" for key in SORTS)
+# Numeric sorts: a script with a special mark has no such number and comes last, in both
+# directions (issue 13 item 8).
+_NUMERIC = ("final_mark", "initial_mark", "delta")
 DEFAULT_SORT = "id"
 LIMIT_DEFAULT = 50
 LIMIT_MAX = 200
 SEARCH_MAX = 64
+_YES = ("1", "true", "oui")
+_NO = ("0", "false", "non")
 
 
 @dataclass(frozen=True)
@@ -48,10 +59,46 @@ class ListParams:
     q: str = ""
     cursor: str | None = None
     limit: int = LIMIT_DEFAULT
+    # « harmonisé / non harmonisé », « conforme / non conforme »; None: both.
+    harmonised: bool | None = None
+    conforming: bool | None = None
+
+    def as_query(self) -> list[tuple[str, str]]:
+        """Query-string pairs of the search, sort and yes/no filters (no cursor)."""
+        pairs: list[tuple[str, str]] = []
+        if self.q:
+            pairs.append(("q", self.q))
+        for key in ("harmonised", "conforming"):
+            value = getattr(self, key)
+            if value is not None:
+                pairs.append((key, "oui" if value else "non"))
+        if self.sort != DEFAULT_SORT:
+            pairs.append(("sort", self.sort))
+        return pairs
+
+
+def _yes_no(value: Any, *, key: str, label: str) -> bool | None:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    text = str(value).strip().lower()
+    if text in _YES:
+        return True
+    if text in _NO:
+        return False
+    raise InvalidInput(
+        f"{label} : « {value} » n'est pas une réponse attendue (oui ou non).",
+        details={"key": key},
+    )
 
 
 def list_params_parse(
-    *, sort: Any = None, q: Any = None, cursor: Any = None, limit: Any = None
+    *,
+    sort: Any = None,
+    q: Any = None,
+    cursor: Any = None,
+    limit: Any = None,
+    harmonised: Any = None,
+    conforming: Any = None,
 ) -> ListParams:
     sort = sort or DEFAULT_SORT
     if sort not in SORT_CHOICES:
@@ -72,73 +119,174 @@ def list_params_parse(
         raise InvalidInput(
             f"« limit » doit être compris entre 1 et {LIMIT_MAX}.", details={"key": "limit"}
         )
-    return ListParams(sort=sort, q=q, cursor=cursor or None, limit=limit)
+    return ListParams(
+        sort=sort,
+        q=q,
+        cursor=cursor or None,
+        limit=limit,
+        harmonised=_yes_no(harmonised, key="harmonised", label="Harmonisation"),
+        conforming=_yes_no(conforming, key="conforming", label="Conformité"),
+    )
 
 
-def _cursor_encode(*, sort: str, value: Any, pk: int) -> str:
+def list_params_from_query(*, query: Any, paged: bool = True) -> ListParams:
+    """ListParams from a page's query string (the list, the viewer, the list export)."""
+    return list_params_parse(
+        sort=query.get("sort"),
+        q=query.get("q"),
+        cursor=query.get("cursor") if paged else None,
+        limit=query.get("limit") if paged else None,
+        harmonised=query.get("harmonised"),
+        conforming=query.get("conforming"),
+    )
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """Where a page starts: after (value, pk) going forward, or before it going back;
+    `page` is the number of the page it leads to (« page n sur m »), None if unknown."""
+
+    value: Any
+    pk: int
+    backward: bool = False
+    page: int | None = None
+
+
+def _cursor_encode(
+    *, sort: str, value: Any, pk: int, page: int | None, backward: bool = False
+) -> str:
     if isinstance(value, Decimal):
         value = str(value)
-    raw = json.dumps({"s": sort, "v": value, "k": pk}, separators=(",", ":")).encode()
+    data: dict[str, Any] = {"s": sort, "v": value, "k": pk}
+    if page is not None:
+        data["n"] = page
+    if backward:
+        data["d"] = "b"
+    raw = json.dumps(data, separators=(",", ":")).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def _cursor_decode(*, cursor: str, sort: str) -> tuple[Any, int]:
+def _cursor_decode(*, cursor: str, sort: str) -> Cursor:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         data = json.loads(base64.urlsafe_b64decode(padded.encode()))
         value, pk = data["v"], data["k"]
-        if data["s"] != sort or not isinstance(pk, int):
+        page = data.get("n")
+        if data["s"] != sort or not isinstance(pk, int) or isinstance(pk, bool):
             raise ValueError
-        if SORTS[sort.lstrip("-")] == "final_mark":
+        if page is not None and (not isinstance(page, int) or page < 1):
+            raise ValueError
+        if data.get("d") not in (None, "b"):
+            raise ValueError
+        if SORTS[sort.lstrip("-")] in _NUMERIC:
             value = None if value is None else Decimal(value)
+            if value is not None and not value.is_finite():
+                raise ValueError
         elif value is not None and not isinstance(value, str):
             raise ValueError
-    except (ValueError, KeyError, TypeError, binascii.Error, ArithmeticError):
+    except (ValueError, KeyError, TypeError, AttributeError, binascii.Error, ArithmeticError):
         raise InvalidInput(
             "Curseur de pagination invalide ou d'un autre tri : repartez de la première page.",
             details={"key": "cursor"},
         ) from None
-    return value, pk
+    return Cursor(value=value, pk=pk, backward=data.get("d") == "b", page=page)
 
 
-def _sorted(scripts: QuerySet[Script], sort: str) -> tuple[QuerySet[Script], str, bool]:
-    """Order by the sort key then the row id (a total order for the keyset).
-
-    Marks sort as the index (exam, academy, locked, final_mark, id) reads them: special
-    marks (no numeric mark) last ascending, first descending.
-    """
+def _sort_column(scripts: QuerySet[Script], sort: str) -> tuple[QuerySet[Script], str, bool]:
+    """The queryset with the column the keyset reads, that column, and the direction."""
     descending = sort.startswith("-")
     column = SORTS[sort.lstrip("-")]
-    if column == "final_mark":
-        order = (
-            [F("final_mark").desc(nulls_first=True), "-pk"]
-            if descending
-            else [F("final_mark").asc(nulls_last=True), "pk"]
+    if column == "delta":
+        # A special mark's delta means nothing: it sorts with the special marks, last.
+        scripts = scripts.annotate(
+            sort_num=Case(When(special_mark__isnull=False, then=Value(None)), default=F("delta"))
         )
-        return scripts.order_by(*order), column, descending
-    if column != "public_id":
+        column = "sort_num"
+    elif column not in _NUMERIC and column != "public_id":
         # Empty grader/subject sort as an empty string so that the keyset stays total.
         scripts = scripts.annotate(sort_text=Coalesce(F(column), Value("")))
         column = "sort_text"
+    return scripts, column, descending
+
+
+def _nullable(column: str) -> bool:
+    return column in _NUMERIC or column == "sort_num"
+
+
+def _sorted(scripts: QuerySet[Script], sort: str) -> tuple[QuerySet[Script], str, bool]:
+    """Order by the sort key then the row id (a total order for the keyset); numbers
+    without a value (special marks) last in both directions."""
+    scripts, column, descending = _sort_column(scripts, sort)
     if column == "public_id":
-        order = ["-public_id"] if descending else ["public_id"]
+        return scripts.order_by("-public_id" if descending else "public_id"), column, descending
+    if _nullable(column):
+        key = F(column).desc(nulls_last=True) if descending else F(column).asc(nulls_last=True)
     else:
-        order = [f"-{column}", "-pk"] if descending else [column, "pk"]
-    return scripts.order_by(*order), column, descending
+        key = F(column).desc() if descending else F(column).asc()
+    return scripts.order_by(key, "-pk" if descending else "pk"), column, descending
 
 
-def _after(column: str, descending: bool, value: Any, pk: int) -> Q:
-    """Rows strictly after (value, pk) in the order of `_sorted`."""
+def _segments(
+    scripts: QuerySet[Script], column: str, descending: bool
+) -> list[tuple[QuerySet[Script], bool]]:
+    """The list as consecutive ordered pieces, each (queryset, holds the NULLs): a
+    numeric sort reads its numbers first, then the special marks by id. Each piece has an
+    ORDER BY an index can serve (no NULLS LAST on a descending scan)."""
+    pk_order = "-pk" if descending else "pk"
+    if column == "public_id":
+        return [(scripts.order_by("-public_id" if descending else "public_id"), False)]
+    if not _nullable(column):
+        return [(scripts.order_by(f"-{column}" if descending else column, pk_order), False)]
+    # Filtered on NOT NULL, the index's own NULLS placement gives the same order.
+    numbers = scripts.filter(**{f"{column}__isnull": False}).order_by(
+        F(column).desc(nulls_first=True) if descending else F(column).asc(nulls_last=True),
+        pk_order,
+    )
+    empty = scripts.filter(**{f"{column}__isnull": True}).order_by(pk_order)
+    return [(numbers, False), (empty, True)]
+
+
+def _reversed(queryset: QuerySet[Script]) -> QuerySet[Script]:
+    return queryset.reverse()
+
+
+def _strictly_after(column: str, descending: bool, value: Any, pk: int) -> Q:
     op = "lt" if descending else "gt"
     if column == "public_id":
         return Q(**{f"public_id__{op}": value})
-    if column == "final_mark":
-        if value is None:
-            after_nulls = Q(final_mark__isnull=True, **{f"pk__{op}": pk})
-            return after_nulls | Q(final_mark__isnull=False) if descending else after_nulls
-        after = Q(**{f"final_mark__{op}": value}) | Q(final_mark=value, **{f"pk__{op}": pk})
-        return after if descending else after | Q(final_mark__isnull=True)
     return Q(**{f"{column}__{op}": value}) | Q(**{column: value, f"pk__{op}": pk})
+
+
+def _keys_from(
+    scripts: QuerySet[Script], sort: str, *, cursor: Cursor | None, count: int
+) -> list[tuple[int, Any]]:
+    """Up to `count` (pk, sort value) pairs after the cursor (or before it, nearest
+    first, when the cursor goes backward), each piece read through its index."""
+    scripts, column, descending = _sort_column(scripts, sort)
+    segments = _segments(scripts, column, descending)
+    backward = cursor is not None and cursor.backward
+    if backward:
+        segments = [(_reversed(queryset), nulls) for queryset, nulls in reversed(segments)]
+    # The piece that holds the cursor, and the condition inside it.
+    started = cursor is None
+    keys: list[tuple[int, Any]] = []
+    for queryset, nulls in segments:
+        if not started:
+            holds = (cursor.value is None) == nulls if _nullable(column) else True
+            if not holds:
+                continue
+            started = True
+            direction = descending != backward
+            if nulls:
+                queryset = queryset.filter(**{f"pk__{'lt' if direction else 'gt'}": cursor.pk})
+            else:
+                queryset = queryset.filter(
+                    _strictly_after(column, direction, cursor.value, cursor.pk)
+                )
+        keys.extend(queryset.values_list("pk", column)[: count - len(keys)])
+        if len(keys) >= count:
+            break
+    return keys
 
 
 def _searched(scripts: QuerySet[Script], q: str) -> QuerySet[Script]:
@@ -153,11 +301,60 @@ def _searched(scripts: QuerySet[Script], q: str) -> QuerySet[Script]:
     )
 
 
+def _leaf_sum(*, field: str, codes: list[str]) -> Any:
+    """SQL sum of the leaves `codes` of the JSON column `field` (a missing leaf is 0)."""
+    total: Any = Value(Decimal(0), output_field=_MARK)
+    for code in codes:
+        total = total + Coalesce(
+            Cast(KT(f"{field}__{code}"), _MARK), Value(Decimal(0), output_field=_MARK)
+        )
+    return total
+
+
+def _not_conforming(*, scripts: QuerySet[Script], exam: Exam) -> tuple[QuerySet[Script], Q]:
+    """R-MASS-12 in SQL: a script does not conform when its leaf marks (`final_marks`, or
+    `marks` while never spread) do not add up to its final mark. Same rule as
+    harmonisation/conformity.py, evaluated by the database on the filtered rows only:
+    only scripts with a delta or a stored spread can fail, the sum is read for those."""
+    codes = list(
+        Part.objects.filter(exam=exam, is_leaf=True)
+        .order_by("position")
+        .values_list("code", flat=True)
+    )
+    if not codes:
+        return scripts, Q(pk__in=[])
+    scripts = scripts.annotate(
+        conformity_gap=Abs(
+            Case(
+                When(final_marks__isnull=True, then=_leaf_sum(field="marks", codes=codes)),
+                default=_leaf_sum(field="final_marks", codes=codes),
+                output_field=_MARK,
+            )
+            - F("final_mark")
+        )
+    )
+    condition = (
+        Q(final_mark__isnull=False)
+        & (~Q(delta=0) | Q(final_marks__isnull=False))
+        & Q(conformity_gap__gte=Decimal("0.005"))
+    )
+    return scripts, condition
+
+
 def unit_scripts_filtered(
-    *, user: User, exam: Exam, script_filter: ScriptFilter, q: str = ""
+    *, user: User, exam: Exam, script_filter: ScriptFilter, params: ListParams | None = None
 ) -> QuerySet[Script]:
+    """The list's scripts (R-UNIT-1): locked batches of the user's scope, the filter, the
+    search and the « harmonisé » / « conforme » choices of `params`, all in SQL."""
+    params = params or ListParams()
     scripts = unit_scripts(user=user, exam=exam)
-    return _searched(scripts_filter(scripts=scripts, script_filter=script_filter), q)
+    scripts = _searched(scripts_filter(scripts=scripts, script_filter=script_filter), params.q)
+    if params.harmonised is not None:
+        scripts = scripts.filter(is_harmonised=params.harmonised)
+    if params.conforming is not None:
+        scripts, failing = _not_conforming(scripts=scripts, exam=exam)
+        scripts = scripts.exclude(failing) if params.conforming else scripts.filter(failing)
+    return scripts
 
 
 @dataclass(frozen=True)
@@ -165,6 +362,10 @@ class ScriptPage:
     rows: list[dict]
     next_cursor: str | None
     count: int
+    previous_cursor: str | None = None
+    # « page n sur m »: n from the cursor (None when an old cursor does not say it).
+    number: int | None = 1
+    pages: int = 1
 
 
 _ROW_FIELDS = (
@@ -215,36 +416,65 @@ def script_list(
     *, user: User, exam: Exam, script_filter: ScriptFilter, params: ListParams
 ) -> ScriptPage:
     """A page of the unit-harmonisation list (R-UNIT-1, R-UNIT-3): locked batches only,
-    filtered, searched, sorted, keyset-paginated (never OFFSET)."""
-    scripts = unit_scripts_filtered(user=user, exam=exam, script_filter=script_filter, q=params.q)
+    filtered, searched, sorted, keyset-paginated both ways (never OFFSET)."""
+    scripts = unit_scripts_filtered(
+        user=user, exam=exam, script_filter=script_filter, params=params
+    )
     # The count is the same on every page of a list: cached under the marks version, which
     # every change of a mark or a lock bumps (a cursor page skips a count of the academy).
     count_key = cache_key(
-        "script-count", *marks_cache_head(user=user, exam=exam), script_filter.as_dict(), params.q
+        "script-count",
+        *marks_cache_head(user=user, exam=exam),
+        script_filter.as_dict(),
+        params.q,
+        params.harmonised,
+        params.conforming,
     )
     count = cache.get(count_key)
     if count is None:
         count = scripts.count()
         cache.set(count_key, count, timeout=3600)
-    ordered, column, descending = _sorted(scripts, params.sort)
-    if params.cursor:
-        value, pk = _cursor_decode(cursor=params.cursor, sort=params.sort)
-        ordered = ordered.filter(_after(column, descending, value, pk))
+    pages = max(1, -(-count // params.limit))
+    cursor = _cursor_decode(cursor=params.cursor, sort=params.sort) if params.cursor else None
+    number = 1 if cursor is None else cursor.page
+    if number is not None:
+        number = min(number, pages)
     # Two steps: the page's ids from the scripts table alone (sorted, limited), then
     # their columns with the joins, for these rows only.
-    keys = list(ordered.values_list("pk", column)[: params.limit + 1])
-    has_more = len(keys) > params.limit
+    keys = _keys_from(scripts, params.sort, cursor=cursor, count=params.limit + 1)
+    more = len(keys) > params.limit
     keys = keys[: params.limit]
+    backward = cursor is not None and cursor.backward
+    if backward:
+        keys.reverse()
     by_pk = {
         values["pk"]: values
         for values in Script.objects.filter(pk__in=[pk for pk, _value in keys]).values(*_ROW_FIELDS)
     }
-    next_cursor = None
-    if has_more and keys:
+    has_next = (more and not backward) or (backward and bool(keys))
+    has_previous = (more and backward) or (cursor is not None and not backward and bool(keys))
+    next_cursor = previous_cursor = None
+    if has_next and keys:
         last_pk, last_value = keys[-1]
-        next_cursor = _cursor_encode(sort=params.sort, value=last_value, pk=last_pk)
+        next_cursor = _cursor_encode(
+            sort=params.sort, value=last_value, pk=last_pk, page=number + 1 if number else None
+        )
+    if has_previous and keys:
+        first_pk, first_value = keys[0]
+        previous_cursor = _cursor_encode(
+            sort=params.sort,
+            value=first_value,
+            pk=first_pk,
+            page=max(1, number - 1) if number else None,
+            backward=True,
+        )
     return ScriptPage(
-        rows=[_row(by_pk[pk]) for pk, _value in keys], next_cursor=next_cursor, count=count
+        rows=[_row(by_pk[pk]) for pk, _value in keys],
+        next_cursor=next_cursor,
+        count=count,
+        previous_cursor=previous_cursor,
+        number=number,
+        pages=pages,
     )
 
 
@@ -252,7 +482,9 @@ def unit_scripts_ordered(
     *, user: User, exam: Exam, script_filter: ScriptFilter, params: ListParams
 ) -> QuerySet[Script]:
     """The whole list in the order of `params`, never paginated (the list export)."""
-    scripts = unit_scripts_filtered(user=user, exam=exam, script_filter=script_filter, q=params.q)
+    scripts = unit_scripts_filtered(
+        user=user, exam=exam, script_filter=script_filter, params=params
+    )
     ordered, _column, _descending = _sorted(scripts, params.sort)
     return ordered
 
@@ -265,28 +497,29 @@ def script_rows(*, scripts: QuerySet[Script]) -> list[dict]:
 def script_neighbours(
     *, user: User, script: Script, script_filter: ScriptFilter, params: ListParams
 ) -> tuple[str | None, str | None]:
-    """Previous and next script ids in the list order of `params` (viewer keyboard nav)."""
+    """Previous and next script ids in the list order of `params` (viewer navigation)."""
     scripts = unit_scripts_filtered(
-        user=user, exam=script.exam, script_filter=script_filter, q=params.q
+        user=user, exam=script.exam, script_filter=script_filter, params=params
     )
-    ordered, column, descending = _sorted(scripts, params.sort)
-    current = ordered.filter(pk=script.pk).values("pk", column).first()
+    annotated, column, _descending = _sort_column(scripts, params.sort)
+    current = annotated.filter(pk=script.pk).values("pk", column).first()
     if current is None:
         return None, None
     value = current[column]
-    following = (
-        ordered.filter(_after(column, descending, value, script.pk))
-        .values_list("public_id", flat=True)
-        .first()
-    )
-    reverse_sort = params.sort[1:] if params.sort.startswith("-") else f"-{params.sort}"
-    backwards, _column, back_desc = _sorted(scripts, reverse_sort)
-    preceding = (
-        backwards.filter(_after(column, back_desc, value, script.pk))
-        .values_list("public_id", flat=True)
-        .first()
-    )
-    return preceding, following
+    ids = {}
+    for backward in (True, False):
+        keys = _keys_from(
+            scripts,
+            params.sort,
+            cursor=Cursor(value=value, pk=script.pk, backward=backward),
+            count=1,
+        )
+        ids[backward] = (
+            Script.objects.filter(pk=keys[0][0]).values_list("public_id", flat=True).first()
+            if keys
+            else None
+        )
+    return ids[True], ids[False]
 
 
 def script_history(*, script: Script) -> list[dict]:

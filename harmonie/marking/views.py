@@ -2,6 +2,7 @@
 (a grader's batches). Thin: parse, call a selector or service, render; domain errors
 become a French message with their HTTP status."""
 
+from dataclasses import replace
 from datetime import datetime
 from urllib.parse import urlencode
 
@@ -28,9 +29,10 @@ from harmonie.marking.permissions import MarkingMode, script_get_for_user, unit_
 from harmonie.marking.selectors import (
     SORTS,
     ListParams,
+    ScriptPage,
     batch_scripts,
     grader_batches,
-    list_params_parse,
+    list_params_from_query,
     script_detail,
     script_list,
     script_neighbours,
@@ -40,17 +42,23 @@ from harmonie.pages import refused_page
 LIST_KEYS = ("q", "sort", "cursor", "limit")
 # The linked lists the page shows (marking/_script_results.html).
 PAGE_FILTER_KEYS = ("departments", "schools", "graders", "subjects", "qualifications", "batches")
+# Every column sorts (R-UNIT-3, issue 13 item 8): the key is its `sort`.
 COLUMNS = [
     ("id", "Copie"),
     ("mark", "Note finale"),
-    (None, "Note initiale"),
-    (None, "Harmonisation"),
+    ("initial_mark", "Note initiale"),
+    ("delta", "Harmonisation"),
     ("department", "Département"),
     ("school", "Établissement"),
     ("grader", "Correcteur"),
     ("subject", "Sujet"),
-    (None, "Lot"),
+    ("batch", "Lot"),
 ]
+# The « harmonisé » and « conforme » choices of the list (ListParams), as the page says them.
+YES_NO_FILTERS = {
+    "harmonised": ("Harmonisation", "Harmonisées", "Non harmonisées"),
+    "conforming": ("Conformité", "Conformes", "Non conformes"),
+}
 
 
 TOOLS = [
@@ -96,14 +104,29 @@ def _statistics_url(exam_code: str) -> str | None:
         return None
 
 
-def _state_query(script_filter: ScriptFilter, params: ListParams, **extra: str) -> str:
-    pairs = script_filter.as_query()
-    if params.q:
-        pairs.append(("q", params.q))
-    if params.sort != "id":
-        pairs.append(("sort", params.sort))
+def _state_query(script_filter: ScriptFilter, params: ListParams, **extra: str | None) -> str:
+    """The list's whole state as a query string (filter, search, yes/no choices, sort)."""
+    pairs = script_filter.as_query() + params.as_query()
     pairs.extend((key, value) for key, value in extra.items() if value)
     return urlencode(pairs)
+
+
+def _yes_no_described(params: ListParams) -> list[tuple[str, str]]:
+    described = []
+    for key, (label, yes, no) in YES_NO_FILTERS.items():
+        value = getattr(params, key)
+        if value is not None:
+            described.append((label, yes if value else no))
+    return described
+
+
+def _previous_url(script_filter: ScriptFilter, params: ListParams, page: ScriptPage) -> str | None:
+    """Back one page: the first page has no cursor (its address is the plain filter)."""
+    if not page.previous_cursor:
+        return None
+    if page.number == 2:
+        return "?" + _state_query(script_filter, params)
+    return "?" + _state_query(script_filter, params, cursor=page.previous_cursor)
 
 
 @login_required
@@ -130,17 +153,17 @@ def script_list_page(request: HttpRequest, exam_code: str) -> HttpResponse:
             script_filter = script_filter_parse(
                 data=filter_query_data(query=request.GET), exam=exam, user=request.user
             )
-            params = list_params_parse(
-                sort=request.GET.get("sort"),
-                q=request.GET.get("q"),
-                cursor=request.GET.get("cursor"),
-                limit=request.GET.get("limit"),
+            params = list_params_from_query(query=request.GET)
+            page = script_list(
+                user=request.user, exam=exam, script_filter=script_filter, params=params
             )
         except DomainError as error:
             script_filter, params = ScriptFilter(), ListParams()
             context["error"] = error.message
             status = error.status
-        page = script_list(user=request.user, exam=exam, script_filter=script_filter, params=params)
+            page = script_list(
+                user=request.user, exam=exam, script_filter=script_filter, params=params
+            )
         # Sorting and paging swap only the table: the linked choices have not changed.
         table_only = request.headers.get("HX-Target") == "script-table-region"
         options = (
@@ -161,7 +184,7 @@ def script_list_page(request: HttpRequest, exam_code: str) -> HttpResponse:
             if key in SORTS:
                 new_sort = f"-{key}" if params.sort == key else key
                 header["url"] = "?" + _state_query(
-                    script_filter, ListParams(sort=new_sort, q=params.q)
+                    script_filter, replace(params, sort=new_sort, cursor=None)
                 )
                 header["aria"] = (
                     "ascending"
@@ -176,13 +199,27 @@ def script_list_page(request: HttpRequest, exam_code: str) -> HttpResponse:
                 "page": page,
                 "options": options,
                 "selected": {key: set(getattr(script_filter, key)) for key in options},
-                "described": script_filter_describe(script_filter=script_filter),
+                "described": script_filter_describe(script_filter=script_filter)
+                + _yes_no_described(params),
+                "yes_no": [
+                    {
+                        "key": key,
+                        "label": label,
+                        "choices": [("", "Toutes"), ("oui", yes), ("non", no)],
+                        "value": ""
+                        if getattr(params, key) is None
+                        else ("oui" if getattr(params, key) else "non"),
+                    }
+                    for key, (label, yes, no) in YES_NO_FILTERS.items()
+                    if key != "conforming" or exam.parts.filter(is_leaf=True).exists()
+                ],
                 "state": state,
                 "filter_state": urlencode(script_filter.as_query()),
                 "headers": headers,
                 "next_url": "?" + _state_query(script_filter, params, cursor=page.next_cursor)
                 if page.next_cursor
                 else None,
+                "previous_url": _previous_url(script_filter, params, page),
                 "first_url": "?" + state if params.cursor else None,
                 "parts": [
                     (part.code, part.label or part.code) for part in exam.parts.order_by("position")
@@ -216,7 +253,7 @@ def script_viewer(request: HttpRequest, public_id: str) -> HttpResponse:
             script_filter = script_filter_parse(
                 data=filter_query_data(query=request.GET), exam=exam, user=request.user
             )
-            params = list_params_parse(sort=request.GET.get("sort"), q=request.GET.get("q"))
+            params = list_params_from_query(query=request.GET, paged=False)
         except DomainError:
             script_filter, params = ScriptFilter(), ListParams()
         state = _state_query(script_filter, params)

@@ -1,9 +1,12 @@
 """Unit-harmonisation API (API.md §2): filter options, script list, script, marking."""
 
+from decimal import Decimal
+
 import pytest
 
 from harmonie.audit.models import AuditEntry
 from harmonie.marking.models import Script, ScriptVersion
+from harmonie.marking.selectors import SORT_CHOICES
 from tests.factories import BatchFactory, ScriptFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -45,54 +48,88 @@ def test_list_shows_only_locked_batches(client, academy_world, auth):
     }
 
 
-@pytest.mark.parametrize(
-    "sort",
-    [
-        "mark",
-        "-mark",
-        "school",
-        "-school",
-        "department",
-        "-department",
-        "grader",
-        "-grader",
-        "subject",
-        "-subject",
-        "id",
-        "-id",
-    ],
-)
+@pytest.mark.parametrize("sort", SORT_CHOICES)
 def test_every_sort_with_cursor_pagination_covers_all_rows_once(client, academy_world, auth, sort):
-    """R-UNIT-3: every column sortable; keyset cursor pages neither skip nor repeat."""
+    """R-UNIT-3 (issue 13 item 8): every column sortable, special marks last in both
+    directions; keyset cursor pages neither skip nor repeat, forward and back, and say
+    « page n sur m »."""
     world = academy_world
-    for marks in (
-        {"Q1": 1, "Q2": 1, "P2": 1},
-        {"Q1": 3, "Q2": 4.5, "P2": 7},
-        {"Q1": 2, "Q2": 2, "P2": 2},
+    for marks, delta in (
+        ({"Q1": 1, "Q2": 1, "P2": 1}, Decimal(2)),
+        ({"Q1": 3, "Q2": 4.5, "P2": 7}, Decimal(0)),
+        ({"Q1": 2, "Q2": 2, "P2": 2}, Decimal(-1)),
     ):
-        ScriptFactory(batch=world["locked_batch"], marks=marks)
+        ScriptFactory(batch=world["locked_batch"], marks=marks, delta=delta)
+    ScriptFactory(batch=world["locked_batch"], special_mark="AB", marks={})
     headers = auth(world["coordinator"])
-    seen: list[dict] = []
+    pages: list[list[dict]] = []
     cursor = None
-    for _ in range(10):
+    for number in range(1, 10):
         url = f"/api/v1/exams/FRA-ECRIT/scripts?sort={sort}&limit=2"
         if cursor:
             url += f"&cursor={cursor}"
         body = client.get(url, headers=headers).json()
-        seen.extend(body["results"])
+        assert (body["page"], body["pages"]) == (number, 4)
+        pages.append(body["results"])
         cursor = body["next_cursor"]
         if not cursor:
             break
-    assert len(seen) == 6
-    assert len({row["id"] for row in seen}) == 6
+    seen = [row for page in pages for row in page]
+    assert len(seen) == 7
+    assert len({row["id"] for row in seen}) == 7
     key = sort.lstrip("-")
-    column = {"mark": "final_mark"}.get(key, key)
-    values = [
-        # Special marks (no numeric mark) sort after every mark ascending, first descending.
-        (10**6 if row[column] is None else row[column]) if key == "mark" else (row[column] or "")
-        for row in seen
-    ]
-    assert values == sorted(values, reverse=sort.startswith("-"))
+    column = {"mark": "final_mark", "id": "id"}.get(key, key)
+    if column in ("final_mark", "initial_mark", "delta"):
+        numbers = [row[column] for row in seen if not row["special_mark"]]
+        assert numbers == sorted(numbers, reverse=sort.startswith("-"))
+        # The special marks (CB, AB) come after every number, whichever the direction.
+        assert [bool(row["special_mark"]) for row in seen] == [False] * 5 + [True] * 2
+    else:
+        values = [row[column] or "" for row in seen]
+        assert values == sorted(values, reverse=sort.startswith("-"))
+    # Back from the last page, page by page, to the first one.
+    back = body["previous_cursor"]
+    for number in range(len(pages) - 1, 0, -1):
+        body = client.get(
+            f"/api/v1/exams/FRA-ECRIT/scripts?sort={sort}&limit=2&cursor={back}", headers=headers
+        ).json()
+        assert body["page"] == number
+        assert [row["id"] for row in body["results"]] == [row["id"] for row in pages[number - 1]]
+        assert body["next_cursor"]
+        back = body["previous_cursor"]
+    assert back is None
+
+
+def test_list_harmonised_and_conforming_filters(client, academy_world, auth):
+    """Issue 13 item 8, R-MASS-12: « harmonisé / non harmonisé » reads `is_harmonised`;
+    « conforme / non conforme » compares in SQL the leaf marks (final_marks, or marks
+    while never spread) with the final mark."""
+    world = academy_world
+    batch = world["locked_batch"]
+    raised = ScriptFactory(batch=batch, marks={"Q1": 1, "Q2": 1, "P2": 1}, delta=Decimal(2))
+    Script.objects.filter(pk=raised.pk).update(is_harmonised=True)
+    spread = ScriptFactory(batch=batch, marks={"Q1": 1, "Q2": 1, "P2": 1}, delta=Decimal(2))
+    Script.objects.filter(pk=spread.pk).update(
+        is_harmonised=True, final_marks={"Q1": 1.5, "Q2": 1.5, "P2": 2}
+    )
+    headers = auth(world["coordinator"])
+
+    def ids(query: str) -> set[str]:
+        response = client.get(f"/api/v1/exams/FRA-ECRIT/scripts?{query}", headers=headers)
+        assert response.status_code == 200, response.content
+        return {row["id"] for row in response.json()["results"]}
+
+    settled = {script.public_id for script in world["scripts"][:3]}
+    assert ids("harmonised=oui") == {raised.public_id, spread.public_id}
+    assert ids("harmonised=false") == settled
+    assert ids("conforming=non") == {raised.public_id}
+    assert ids("conforming=true") == settled | {spread.public_id}
+    assert ids("conforming=non&harmonised=non") == set()
+    assert (
+        client.get("/api/v1/exams/FRA-ECRIT/scripts?conforming=peut-etre", headers=headers)
+        .json()["error"]["message"]
+        .startswith("Conformité : « peut-etre »")
+    )
 
 
 def test_list_filters_and_search(client, academy_world, auth):

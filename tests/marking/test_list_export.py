@@ -177,3 +177,28 @@ def test_list_page_links_to_the_export_with_its_state(harmonised):
     assert f'href="{URL}.xlsx?mark_min=10&amp;sort=-mark"' in page
     assert "Exporter (CSV)" in page
     assert "Exporter (XLSX)" in page
+
+
+def test_export_follows_the_new_filters_and_sorts(harmonised):
+    """Issue 13 item 8: the export follows « harmonisé » / « conforme » and the sorts on
+    initial mark, harmonisation and batch, like the page, and links with them."""
+    client = login_client(harmonised["coordinator"])
+    raised = {harmonised["scripts"][0].public_id, harmonised["scripts"][1].public_id}
+    rows = _csv(client.get(f"{URL}.csv?harmonised=oui&sort=-initial_mark"))
+    assert [row[0] for row in rows[1:]] == [
+        harmonised["scripts"][1].public_id,
+        harmonised["scripts"][0].public_id,
+    ]
+    rows = _csv(client.get(f"{URL}.csv?harmonised=non&sort=delta"))
+    assert {row[0] for row in rows[1:]} == {harmonised["scripts"][2].public_id}
+    # Raised by 1 without a spread: the leaves no longer add up (R-MASS-12).
+    rows = _csv(client.get(f"{URL}.csv?conforming=non&sort=batch"))
+    assert {row[0] for row in rows[1:]} == raised
+    workbook = load_workbook(
+        io.BytesIO(client.get(f"{URL}.xlsx?conforming=non&sort=-delta").content)
+    )
+    about = dict(workbook["Filtre"].iter_rows(values_only=True))
+    assert about["Conformité"] == "non conformes"
+    assert about["Tri"] == "harmonisation, décroissant"
+    page = client.get("/copies/epreuve/FRA-ECRIT/?harmonised=oui&sort=-delta").content.decode()
+    assert f'href="{URL}.csv?harmonised=oui&amp;sort=-delta"' in page

@@ -99,12 +99,13 @@ def test_viewer_shows_editor_and_neighbours(academy_world):
     first, second, blank, _unlocked = world["scripts"]
     client = login_client(world["coordinator"])
     html = client.get(
-        reverse("marking:script_viewer", args=[second.public_id]) + "?sort=-mark"
+        reverse("marking:script_viewer", args=[first.public_id]) + "?sort=-mark"
     ).content.decode()
     assert 'data-testid="leaf-Q1"' in html
     assert 'data-testid="save"' in html
-    # -mark order: blank (CB, no numeric mark), second (19), first (14.5)
-    assert reverse("marking:script_viewer", args=[first.public_id]) + "?sort=-mark" in html
+    # -mark order: second (19), first (14.5), then blank (CB: special marks last, both
+    # directions, issue 13 item 8)
+    assert reverse("marking:script_viewer", args=[second.public_id]) + "?sort=-mark" in html
     assert reverse("marking:script_viewer", args=[blank.public_id]) + "?sort=-mark" in html
 
 
