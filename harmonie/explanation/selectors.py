@@ -88,7 +88,8 @@ def _grader(row: dict) -> tuple[int | None, Person | None]:
 
 def _last_edits(ids: QuerySet, graders: dict[int, int | None]) -> dict[int, UnitEdit]:
     """Per script, its last version saved by someone other than its grader, with the
-    mark of the version before it."""
+    mark of the version before it. A later replacement by an import (`--replace-edited`,
+    R-TRUST-2) ends it: the marking then comes from the file."""
     edits: dict[int, UnitEdit] = {}
     previous: dict[int, tuple[Decimal | None, str | None]] = {}
     versions = (
@@ -103,12 +104,14 @@ def _last_edits(ids: QuerySet, graders: dict[int, int | None]) -> dict[int, Unit
             "created_at",
             "initial_mark",
             "special_mark",
+            "from_import",
         )
     )
-    for script_id, author_id, first, last, username, at, mark, special in versions.iterator(
-        chunk_size=5000
-    ):
-        if author_id is not None and author_id != graders.get(script_id):
+    rows = versions.iterator(chunk_size=5000)
+    for script_id, author_id, first, last, username, at, mark, special, imported in rows:
+        if imported:
+            edits.pop(script_id, None)
+        elif author_id is not None and author_id != graders.get(script_id):
             before_mark, before_special = previous.get(script_id, (None, None))
             edits[script_id] = UnitEdit(
                 author=Person(first_name=first or "", last_name=last or "", username=username),

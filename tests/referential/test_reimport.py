@@ -18,6 +18,7 @@ from django.test.utils import CaptureQueriesContext
 
 from harmonie.accounts.models import User
 from harmonie.audit.models import AuditEntry
+from harmonie.explanation.selectors import script_explanation
 from harmonie.marking.fingerprint import marking_fingerprint
 from harmonie.marking.models import Script, ScriptVersion
 from harmonie.marking.selectors import script_history
@@ -413,3 +414,19 @@ def test_conflict_lines_say_what_differs_in_french():
         leaves=["Q1"],
     )
     assert notes == ["annotations : 1 dans Harmonie, 1 autre(s) dans le fichier"]
+
+
+def test_explanation_after_a_replacement_names_the_file_not_the_old_edit(tmp_path):
+    """R-TRUST-2, R-TRUST-1: once an import replaced an edited marking, « D'où vient cette
+    note ? » no longer names the earlier unit edit; the steps still add up."""
+    _import(tmp_path, _data())
+    _unit_edit()
+    script = Script.objects.get(public_id="S-000001")
+    assert "modifiée par" in script_explanation(script=script).text
+    data = _data()
+    data["scripts"][0]["marks"]["Q2"] = 5
+    call_command("import_session", str(session_write(tmp_path, data)), "--replace-edited")
+    script = Script.objects.get(public_id="S-000001")
+    explanation = script_explanation(script=script)
+    assert "modifiée par" not in explanation.text
+    assert explanation.total() == script.final_mark
