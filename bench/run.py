@@ -25,6 +25,8 @@ def suite(sizes: list[str]) -> list[tuple[str, list[str], str]]:
         ("Import", [PY, "bench/import_session.py", *sizes], "import"),
         ("Script list and filter options", [PY, "bench/unit_list.py", *sizes], "unit-list"),
         ("Statistics", [PY, "bench/statistics_endpoint.py", *sizes], "statistics"),
+        # The target is set at 60,000 scripts and 650 graders (issue 14): one academy's size.
+        ("Grader effects", [PY, "bench/grader_severity.py", "60000"], "grader-severity"),
         (
             "Mass harmonisation, one academy holding every candidate (stress case)",
             [PY, "bench/mass_harmonisation.py", *sizes],

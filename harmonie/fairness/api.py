@@ -43,7 +43,7 @@ class SeverityOut(Schema):
     graders: list[GraderOut]
 
 
-class ReasonOut(Schema):
+class FairnessReasonOut(Schema):
     code: str
     text: str
 
@@ -60,7 +60,7 @@ class ProposedGraderOut(Schema):
 
 class ProposalOut(Schema):
     scenarios: list[dict]
-    reason: ReasonOut
+    reason: FairnessReasonOut
     graders: list[ProposedGraderOut]
     part: str | None
     tolerance: float

@@ -1,10 +1,9 @@
 """Grader effects of an exam in the user's academy (R-FAIR-1) and the draft harmonisation
 they propose (R-FAIR-2). Reads only.
 
-The scripts are the statistics' (the user's academy, the same filter and « lots
-verrouillés seulement »), read from the harmonisation's in-memory population (one query
-per marks version, see `harmonie.harmonisation.population`) and fitted by
-`harmonie.fairness.rules.grader_effects_fit`. Answers are cached under the academy's
+The scripts are the statistics' (`statistics_scripts`: the user's academy, the same
+filter in SQL and « lots verrouillés seulement »), read as four integer columns and
+fitted by `harmonie.fairness.rules.grader_effects_fit`. Answers are cached under the academy's
 marks version, like the statistics.
 """
 
@@ -15,14 +14,22 @@ from typing import Any
 
 import numpy as np
 from django.core.cache import cache
+from django.db import connection
+from django.db.models import F, IntegerField, Value
+from django.db.models.functions import Cast, Coalesce, Round
 
 from harmonie.accounts.models import User
 from harmonie.errors import InvalidInput
 from harmonie.fairness.rules import LENIENT, grader_effects_fit, proposal_action
-from harmonie.harmonisation.population import filter_mask, population_load
-from harmonie.marking.filters import ScriptFilter, cache_key, marks_cache_head
+from harmonie.harmonisation.population import exam_part_leaves
+from harmonie.marking.filters import (
+    ScriptFilter,
+    cache_key,
+    marks_cache_head,
+    part_mark_expression,
+)
 from harmonie.referential.models import Exam, Part
-from harmonie.statistics.selectors import statistics_filter_parse
+from harmonie.statistics.selectors import statistics_filter_parse, statistics_scripts
 
 PART_KEY = "part"
 BASIS_KEY = "basis"
@@ -193,6 +200,35 @@ def grader_severity(
     return GraderSeverity(exam=exam, query=query, **computed)
 
 
+def _marks_table(*, user: User, exam: Exam, query: SeverityQuery) -> np.ndarray:
+    """(mark in cents, grader, qualification, subject) of every numeric mark the estimate
+    reads: the statistics' scripts (scope, filter, « lots verrouillés seulement »), in one
+    query of four integer columns."""
+    scripts = statistics_scripts(
+        user=user,
+        exam=exam,
+        script_filter=query.script_filter,
+        locked_only=query.locked_only,
+    ).filter(grader_id__isnull=False, special_mark__isnull=True, initial_mark__isnull=False)
+    if query.part is not None:
+        _leaves, under = exam_part_leaves(exam=exam)
+        mark: Any = part_mark_expression(leaf_codes=under[query.part])
+    else:
+        mark = F("final_mark" if query.basis == FINAL else "initial_mark")
+    rows = (
+        scripts.annotate(severity_mark=Cast(Round(mark * 100), IntegerField()))
+        .order_by()
+        .values_list(
+            "severity_mark", "grader_id", "qualification_id", Coalesce("subject_id", Value(-1))
+        )
+    )
+    sql, params = rows.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        fetched = cursor.fetchall()
+    return np.array(fetched, dtype=np.int64).reshape(len(fetched), 4)
+
+
 def _severity_compute(*, user: User, exam: Exam, query: SeverityQuery) -> dict[str, Any]:
     maximum = Decimal(exam.max_mark)
     if query.part is not None:
@@ -206,26 +242,13 @@ def _severity_compute(*, user: User, exam: Exam, query: SeverityQuery) -> dict[s
     )  # fmt: skip
     if not exam.is_marked or not user.academy_id:
         return empty
-    loaded = population_load(exam=exam, academy_id=user.academy_id)
-    population = loaded.population
-    mask = filter_mask(loaded=loaded, script_filter=query.script_filter)
-    mask &= population.numeric & (loaded.columns["grader_id"] >= 0)
-    if query.locked_only:
-        mask &= population.locked
-    if query.part is not None:
-        codes = loaded.part_leaves.get(query.part, [])
-        cents = sum((loaded.leaves[code] for code in codes), np.zeros(len(loaded), np.int64))
-    elif query.basis == FINAL:
-        cents = population.final
-    else:
-        cents = population.initial
-    if not mask.any():
+    table = _marks_table(user=user, exam=exam, query=query)
+    if table.shape[0] == 0:
         return empty
-    graders = loaded.columns["grader_id"][mask]
     fit = grader_effects_fit(
-        marks=cents[mask] / 100.0,
-        graders=graders,
-        covariates=[loaded.columns["qualification_id"][mask], loaded.columns["subject_id"][mask]],
+        marks=table[:, 0] / 100.0,
+        graders=table[:, 1],
+        covariates=[table[:, 2], table[:, 3]],
         tolerance=tolerance,
     )
     names = _grader_names([effect.grader for effect in fit.effects])
