@@ -64,7 +64,7 @@ class ListParams:
     conforming: bool | None = None
 
     def as_query(self) -> list[tuple[str, str]]:
-        """Query-string pairs of the search, sort and yes/no filters (no cursor)."""
+        """Query-string pairs of the search, yes/no filters, sort and page size (no cursor)."""
         pairs: list[tuple[str, str]] = []
         if self.q:
             pairs.append(("q", self.q))
@@ -74,6 +74,8 @@ class ListParams:
                 pairs.append((key, "oui" if value else "non"))
         if self.sort != DEFAULT_SORT:
             pairs.append(("sort", self.sort))
+        if self.limit != LIMIT_DEFAULT:
+            pairs.append(("limit", str(self.limit)))
         return pairs
 
 
