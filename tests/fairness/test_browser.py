@@ -2,11 +2,14 @@
 the table, sees the flagged graders named and the proposal button; downloads the
 procès-verbal (R-FAIR-1, R-FAIR-2, R-FAIR-6)."""
 
+from pathlib import Path
+
 import pypdfium2
 import pytest
 
 from harmonie.fairness.selectors import grader_severity
 from harmonie.referential.models import Exam
+from tests.factories import PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -61,3 +64,32 @@ def test_coordinator_reads_grader_effects_and_downloads_the_minutes(
     finally:
         document.close()
     assert "Procès-verbal de la commission d'harmonisation" in text
+
+
+AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
+
+
+@pytest.mark.skipif(not AXE.exists(), reason="axe-core absent : `npm ci`")
+def test_axe_finds_nothing_serious_on_the_graders_page(browser, live_server, generated):
+    """RGAA: axe-core reports no serious or critical violation on « Correcteurs »
+    (chart with its text alternative, table with caption and headers, labelled fields)."""
+    # axe is injected by the test, which the page's strict CSP would refuse.
+    context = browser.new_context(base_url=live_server.url, locale="fr-FR", bypass_csp=True)
+    page = context.new_page()
+    try:
+        page.goto("/compte/connexion/")
+        page.fill("#id_username", generated["coordinator"].username)
+        page.fill("#id_password", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_url("**/")
+        for url in ("/equite/FRA-ECRIT/correcteurs/", "/equite/FRA-ECRIT/correcteurs/?part=P2"):
+            page.goto(url)
+            page.add_script_tag(path=str(AXE))
+            violations = page.evaluate(
+                "async () => (await axe.run(document, {resultTypes: ['violations']})).violations"
+                ".filter(v => ['serious', 'critical'].includes(v.impact))"
+                ".map(v => v.id + ': ' + v.nodes.map(n => n.target.join(' ')).join(', '))"
+            )
+            assert violations == [], url
+    finally:
+        context.close()
