@@ -8,7 +8,7 @@ DEMO_CANDIDATES ?= 3000
 DEMO_SEED ?= 2026
 PG_URL ?= postgres://postgres@127.0.0.1:5432/test
 
-.PHONY: system-deps install install-dev assets demo demo-data serve test test-postgres test-browser lint format bench clean
+.PHONY: system-deps install install-dev assets demo demo-data serve test test-postgres test-attack test-browser lint format bench clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -81,6 +81,17 @@ test: install-dev
 
 test-postgres: install-dev
 	DATABASE_URL=$(PG_URL) $(PY) -m pytest --create-db -m "not browser"
+
+# The bounded attack pass (issue 12; .ci/run after the PostgreSQL pass): Schemathesis on
+# every operation with every role's token, the edge's bad inputs and the import fuzz tests,
+# on PostgreSQL; fails on any 5xx or schema violation (a few minutes).
+FUZZ_EXAMPLES ?= 20
+FUZZ_IMPORT_EXAMPLES ?= 200
+test-attack: install-dev
+	HARMONIE_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) HARMONIE_FUZZ_IMPORT_EXAMPLES=$(FUZZ_IMPORT_EXAMPLES) \
+	  DATABASE_URL=$(PG_URL) $(PY) -m pytest --create-db -m "not browser" \
+	  tests/security/test_schemathesis.py tests/security/test_edge.py \
+	  tests/referential/test_import_fuzz.py tests/referential/test_import_hostile.py
 
 test-browser: install-dev
 	$(PY) -m pytest -m browser

@@ -1,12 +1,14 @@
 """The JSON API under /api/v1 (API.md §2): routers of each app, one error format."""
 
+from typing import Any
+
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, AuthorizationError, HttpError, ValidationError
 
 from harmonie.accounts.api import ApiKeyAuth, SessionAuth
 from harmonie.accounts.api import router as auth_router
-from harmonie.edge import CSRF_MESSAGE, EdgeParser, EdgeRefusal
+from harmonie.edge import CSRF_MESSAGE, EdgeParser, EdgeRefusal, openapi_errors_add
 from harmonie.errors import DomainError
 from harmonie.explanation.api import router as explanation_router
 from harmonie.fairness.api import router as fairness_router
@@ -16,7 +18,15 @@ from harmonie.referential.api import router as referential_router
 from harmonie.statistics.api import router as statistics_router
 from harmonie.validation.api import router as validation_router
 
-api = NinjaAPI(
+
+class HarmonieAPI(NinjaAPI):
+    """The OpenAPI document declares the error answers of every operation (API.md §2)."""
+
+    def get_openapi_schema(self, **kwargs: Any) -> Any:
+        return openapi_errors_add(super().get_openapi_schema(**kwargs))
+
+
+api = HarmonieAPI(
     title="Harmonie API",
     version="1",
     description="Harmonisation des notes des épreuves corrigées à l'écran (contrat : API.md).",

@@ -203,3 +203,54 @@ class EdgeParser(Parser):
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     """CSRF_FAILURE_VIEW: the refusal in French, in the API format under /api/v1."""
     return refusal_response(request, status=403, code="csrf_failed", message=CSRF_MESSAGE)
+
+
+ERROR_SCHEMA = {
+    "title": "ApiError",
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["code", "message", "details"],
+            "properties": {
+                "code": {"type": "string"},
+                "message": {"type": "string", "description": "En français."},
+                "details": {},
+            },
+        }
+    },
+}
+ERROR_DESCRIPTIONS = {
+    "400": "Requête invalide (message en français)",
+    "401": "Authentification requise ou identifiants refusés",
+    "403": "Rôle insuffisant ou jeton CSRF absent",
+    "404": "Absent ou hors du périmètre de l'utilisateur",
+    "409": "État incompatible (lot déverrouillé, simulation périmée, ...)",
+    "413": "Corps de requête trop volumineux",
+    "429": "Trop de tentatives",
+}
+
+
+def openapi_errors_add(schema: dict) -> dict:
+    """Declare the API error answers (API.md §2) on every operation of the OpenAPI document:
+    400, 401, 403, 404 and 429 everywhere, 409 on writes, 413 where a body is accepted."""
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    components["ApiError"] = ERROR_SCHEMA
+    reference = {"$ref": "#/components/schemas/ApiError"}
+    for operations in schema.get("paths", {}).values():
+        for method, operation in operations.items():
+            if not isinstance(operation, dict) or "responses" not in operation:
+                continue
+            statuses = ["400", "401", "403", "404", "429"]
+            if method in ("post", "put", "patch", "delete"):
+                statuses += ["409", "413"]
+            for status in statuses:
+                operation["responses"].setdefault(
+                    status,
+                    {
+                        "description": ERROR_DESCRIPTIONS[status],
+                        "content": {"application/json": {"schema": reference}},
+                    },
+                )
+    return schema

@@ -154,7 +154,7 @@ class ScenarioOut(Schema):
     skipped: dict[str, int]
 
 
-class ReasonOut(Schema):
+class HarmonisationReasonOut(Schema):
     code: str
     label: str
     text: str
@@ -173,7 +173,7 @@ class HarmonisationOut(Schema):
     author: Author
     executed_at: datetime
     is_cancellation: bool
-    reason: ReasonOut
+    reason: HarmonisationReasonOut
     cancels: int | None
     cancels_harmonisation: LinkOut | None
     cancelled_by: LinkOut | None
