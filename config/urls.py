@@ -29,3 +29,9 @@ if settings.DEBUG:
     from django.conf.urls.static import static
 
     urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+
+# The error pages in French on the DSFR layout (harmonie/error_pages.py).
+handler400 = "harmonie.error_pages.bad_request"
+handler403 = "harmonie.error_pages.permission_denied"
+handler404 = "harmonie.error_pages.page_not_found"
+handler500 = "harmonie.error_pages.server_error"

@@ -48,12 +48,16 @@ class DateRange:
         return low, high
 
 
+# The history form's labels (« Du … au … »); `details.key` keeps the parameter's name.
+_DATE_LABELS = {"from": "Du", "to": "au"}
+
+
 def _date(value: str, key: str) -> dt.date:
     try:
         return dt.date.fromisoformat(value)
     except ValueError:
         raise InvalidInput(
-            f"Paramètre « {key} » : « {value} » n'est pas une date (AAAA-MM-JJ).",
+            f"Date « {_DATE_LABELS.get(key, key)} » : « {value} » n'est pas une date (AAAA-MM-JJ).",
             details={"key": key},
         ) from None
 
@@ -76,7 +80,7 @@ def minutes_range_parse(*, data: Mapping[str, Any], exam: Exam, user: User) -> D
         start = min(timezone.localtime(first).date(), end) if first else end
     if start > end:
         raise InvalidInput(
-            "Paramètres « from » et « to » : la date de début suit la date de fin.",
+            "Dates « Du » et « au » : la date de début suit la date de fin.",
             details={"key": "from"},
         )
     return DateRange(start=start, end=end)

@@ -118,6 +118,11 @@ class GraderSeverity:
         }
 
 
+# The form's labels (fairness/graders.html), named in the messages; `details.key` keeps the
+# parameter's name for the API.
+_PARAM_LABELS = {"part": "Estimer l'effet sur", "basis": "Notes lues"}
+
+
 def _single(data: Mapping[str, Any], key: str) -> str | None:
     if hasattr(data, "getlist"):
         values = [v for v in data.getlist(key) if v.strip()]
@@ -125,7 +130,9 @@ def _single(data: Mapping[str, Any], key: str) -> str | None:
         value = data.get(key)
         values = [] if value in (None, "") else [value]
     if len(values) > 1 or (values and not isinstance(values[0], str)):
-        raise InvalidInput(f"Paramètre « {key} » : une seule valeur (texte) est attendue.")
+        raise InvalidInput(
+            f"Paramètre « {_PARAM_LABELS.get(key, key)} » : une seule valeur (texte) est attendue."
+        )
     return values[0].strip() if values else None
 
 
@@ -137,18 +144,18 @@ def severity_query_parse(*, data: Mapping[str, Any], exam: Exam, user: User) -> 
     basis = _single(data, BASIS_KEY) or INITIAL
     if basis not in BASES:
         raise InvalidInput(
-            f"Paramètre « basis » : « {basis} » inconnu (initial ou final).",
+            f"Paramètre « Notes lues » : « {basis} » inconnu (initial ou final).",
             details={"key": BASIS_KEY},
         )
     if part is not None:
         if not Part.objects.filter(exam=exam, code=part).exists():
             raise InvalidInput(
-                f"Paramètre « part » : partie « {part} » inconnue pour cette épreuve.",
+                f"Paramètre « Estimer l'effet sur » : partie « {part} » inconnue pour cette épreuve.",
                 details={"key": PART_KEY},
             )
         if basis == FINAL:
             raise InvalidInput(
-                "Paramètre « basis » : l'estimation par partie porte sur les notes de "
+                "Paramètre « Notes lues » : l'estimation par partie porte sur les notes de "
                 "la correction (initial) ; la note finale n'existe que pour la note globale.",
                 details={"key": BASIS_KEY},
             )

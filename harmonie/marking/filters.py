@@ -186,13 +186,13 @@ def _parse_list(data: Mapping[str, Any], key: str) -> tuple[str, ...]:
     values = _raw_values(data, key)
     if len(values) > settings.HARMONIE_FILTER_VALUES_MAX:
         raise InvalidInput(
-            f"Filtre « {key} » : au plus {settings.HARMONIE_FILTER_VALUES_MAX} valeurs.",
+            f"Filtre « {_LABELS[key]} » : au plus {settings.HARMONIE_FILTER_VALUES_MAX} valeurs.",
             details={"key": key},
         )
     for value in values:
         if not isinstance(value, str):
             raise InvalidInput(
-                f"Filtre « {key} » : une liste de codes (texte) est attendue.",
+                f"Filtre « {_LABELS[key]} » : une liste de codes (texte) est attendue.",
                 details={"key": key},
             )
     return tuple(dict.fromkeys(values))
@@ -203,21 +203,23 @@ def _parse_mark(data: Mapping[str, Any], key: str) -> Decimal | None:
     if not values:
         return None
     if len(values) > 1:
-        raise InvalidInput(f"Filtre « {key} » : une seule note est attendue.", details={"key": key})
+        raise InvalidInput(
+            f"Filtre « {_LABELS[key]} » : une seule note est attendue.", details={"key": key}
+        )
     value = values[0]
     if isinstance(value, bool) or not isinstance(value, int | float | str):
         raise InvalidInput(
-            f"Filtre « {key} » : « {value} » n'est pas une note.", details={"key": key}
+            f"Filtre « {_LABELS[key]} » : « {value} » n'est pas une note.", details={"key": key}
         )
     try:
         mark = Decimal(str(value).replace(",", "."))
     except InvalidOperation:
         raise InvalidInput(
-            f"Filtre « {key} » : « {value} » n'est pas une note.", details={"key": key}
+            f"Filtre « {_LABELS[key]} » : « {value} » n'est pas une note.", details={"key": key}
         ) from None
     if not mark.is_finite():
         raise InvalidInput(
-            f"Filtre « {key} » : « {value} » n'est pas une note.", details={"key": key}
+            f"Filtre « {_LABELS[key]} » : « {value} » n'est pas une note.", details={"key": key}
         )
     return mark
 
@@ -247,7 +249,7 @@ def script_filter_parse(*, data: Mapping[str, Any], exam: Exam, user: User) -> S
     mark_max = _parse_mark(data, "mark_max")
     part_values = _raw_values(data, "mark_part")
     if len(part_values) > 1 or (part_values and not isinstance(part_values[0], str)):
-        raise InvalidInput("Filtre « mark_part » : un code de partie est attendu.")
+        raise InvalidInput(f"Filtre « {_LABELS['mark_part']} » : un code de partie est attendu.")
     mark_part = part_values[0] if part_values else None
 
     maximum = exam.max_mark
@@ -255,20 +257,20 @@ def script_filter_parse(*, data: Mapping[str, Any], exam: Exam, user: User) -> S
         part = Part.objects.filter(exam=exam, code=mark_part).first()
         if part is None:
             raise InvalidInput(
-                f"Filtre « mark_part » : partie « {mark_part} » inconnue pour cette épreuve.",
+                f"Filtre « {_LABELS['mark_part']} » : partie « {mark_part} » inconnue pour cette épreuve.",
                 details={"key": "mark_part"},
             )
         maximum = part.max_mark
     for key, mark in (("mark_min", mark_min), ("mark_max", mark_max)):
         if mark is not None and not (0 <= mark <= maximum):
             raise InvalidInput(
-                f"Filtre « {key} » : la note {_decimal_text(mark)} n'est pas comprise "
+                f"Filtre « {_LABELS[key]} » : la note {_decimal_text(mark)} n'est pas comprise "
                 f"entre 0 et {_decimal_text(maximum)}.",
                 details={"key": key},
             )
     if mark_min is not None and mark_max is not None and mark_min > mark_max:
         raise InvalidInput(
-            "Filtre « mark_min » : la note minimale dépasse la note maximale.",
+            "Filtres « Note min. » et « Note max. » : la note minimale dépasse la note maximale.",
             details={"key": "mark_min"},
         )
 
@@ -279,7 +281,7 @@ def script_filter_parse(*, data: Mapping[str, Any], exam: Exam, user: User) -> S
         missing = [value for value in values if value not in known]
         if missing:
             raise InvalidInput(
-                f"Filtre « {key} » : {_UNKNOWN[key].format(missing[0])}.",
+                f"Filtre « {_LABELS[key]} » : {_UNKNOWN[key].format(missing[0])}.",
                 details={"key": key, "values": missing},
             )
     return ScriptFilter(**lists, mark_min=mark_min, mark_max=mark_max, mark_part=mark_part)

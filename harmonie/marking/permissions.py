@@ -17,9 +17,7 @@ from harmonie.errors import Conflict, Forbidden, NotFound
 from harmonie.marking.models import Script
 from harmonie.referential.models import Exam
 
-UNLOCKED_MESSAGE = (
-    "Le lot de cette copie n'est pas verrouillé : elle ne peut pas être harmonisée (R-UNIT-1)."
-)
+UNLOCKED_MESSAGE = "Le lot de cette copie n'est pas verrouillé : elle ne peut pas être harmonisée."
 LOCKED_MESSAGE = "Le lot de cette copie est verrouillé : la correction ne peut plus être modifiée."
 
 

@@ -116,10 +116,14 @@ def list_params_parse(
     try:
         limit = int(limit)
     except (TypeError, ValueError):
-        raise InvalidInput("« limit » doit être un entier.", details={"key": "limit"}) from None
+        raise InvalidInput(
+            "Nombre de copies par page (« limit ») : un entier est attendu.",
+            details={"key": "limit"},
+        ) from None
     if not 1 <= limit <= LIMIT_MAX:
         raise InvalidInput(
-            f"« limit » doit être compris entre 1 et {LIMIT_MAX}.", details={"key": "limit"}
+            f"Nombre de copies par page (« limit ») : entre 1 et {LIMIT_MAX}.",
+            details={"key": "limit"},
         )
     return ListParams(
         sort=sort,

@@ -105,7 +105,7 @@ def statistics_filter_parse(
     text = str(raw).strip().lower() if not isinstance(raw, bool) else ("true" if raw else "")
     if text not in _TRUE | _FALSE:
         raise InvalidInput(
-            f"Paramètre « {LOCKED_ONLY_KEY} » : « {raw} » n'est pas oui/non (true/false).",
+            f"« Lots verrouillés seulement » : « {raw} » n'est pas oui/non (true/false).",
             details={"key": LOCKED_ONLY_KEY},
         )
     if hasattr(data, "copy") and hasattr(data, "getlist"):

@@ -160,7 +160,7 @@ def test_list_filters_and_search(client, academy_world, auth):
         ("sort=colour", "Tri « colour » inconnu"),
         ("cursor=zzz", "Curseur de pagination invalide"),
         ("limit=5000", "« limit »"),
-        ("mark_min=abc", "« mark_min »"),
+        ("mark_min=abc", "Filtre « Note min. »"),
         ("flavour=1", "« flavour » inconnu"),
     ],
 )

@@ -118,14 +118,14 @@ def test_part_mark_is_the_sum_of_its_leaves(academy_world):
         ({"schools": ["9999999X"]}, "Établissement « 9999999X » inconnu"),
         ({"departments": ["999"]}, "Département « 999 » inconnu"),
         ({"graders": ["nobody"]}, "Correcteur « nobody » inconnu"),
-        ({"mark_min": "douze"}, "« mark_min »"),
+        ({"mark_min": "douze"}, "Filtre « Note min. » : « douze »"),
         ({"mark_min": 12, "mark_max": 8}, "dépasse"),
         ({"mark_max": 21}, "entre 0 et 20"),
         ({"mark_min": -1}, "entre 0 et 20"),
         ({"mark_part": "P1", "mark_max": 11}, "entre 0 et 10"),
         ({"mark_part": "P9"}, "partie « P9 » inconnue"),
         ({"mark_min": "NaN"}, "n'est pas une note"),
-        ({"schools": [12]}, "« schools »"),
+        ({"schools": [12]}, "Filtre « Établissements »"),
     ],
 )
 def test_bad_filters_are_refused_in_french(academy_world, data, fragment):
@@ -135,6 +135,29 @@ def test_bad_filters_are_refused_in_french(academy_world, data, fragment):
             data=data, exam=academy_world["exam"], user=academy_world["coordinator"]
         )
     assert fragment in error.value.message
+
+
+@pytest.mark.parametrize(
+    ("data", "key"),
+    [
+        ({"mark_min": "douze"}, "mark_min"),
+        ({"mark_max": 21}, "mark_max"),
+        ({"mark_min": 12, "mark_max": 8}, "mark_min"),
+        ({"mark_part": "P9"}, "mark_part"),
+        ({"class_groups": [3]}, "class_groups"),
+        ({"graders": ["nobody"]}, "graders"),
+    ],
+)
+def test_messages_name_fields_by_their_labels(academy_world, data, key):
+    """Issue 13 item 7: a French message names the field by its label (« Note min. »), never
+    by its code (« mark_min »); the API keeps the code in `details.key` (API.md §2)."""
+    with pytest.raises(InvalidInput) as error:
+        script_filter_parse(
+            data=data, exam=academy_world["exam"], user=academy_world["coordinator"]
+        )
+    assert f"« {key} »" not in error.value.message
+    assert key not in error.value.message
+    assert error.value.details["key"] == key
 
 
 def test_values_outside_the_users_scope_are_unknown(academy_world):
