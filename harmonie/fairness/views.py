@@ -21,6 +21,7 @@ from harmonie.fairness.selectors import (
     grader_severity,
     severity_query_parse,
 )
+from harmonie.harmonisation.forms import draft_encode
 from harmonie.marking.filters import LIST_KEYS, ScriptFilter, filter_options
 from harmonie.pages import domain_errors_as_http, refused_page
 from harmonie.referential.selectors import exam_scheme
@@ -89,7 +90,13 @@ def graders_page(request: HttpRequest, exam: str) -> HttpResponse:
         else None
     )
     editor_url = reverse("harmonisation:editor", args=[exam_obj.code])
-    proposal_query = {"proposal": "1", **({"part": query.part} if query.part else {})}
+    # The proposal travels to the editor as a draft: nothing runs until the coordinator
+    # simulates and executes it (R-FAIR-2).
+    proposal_query = (
+        {"draft": draft_encode(scenarios=proposal["scenarios"], reason=proposal["reason"])}
+        if proposal and proposal["scenarios"]
+        else {}
+    )
     context = {
         "page_title": f"Correcteurs — {exam_obj.code}",
         "breadcrumb": {
@@ -112,7 +119,9 @@ def graders_page(request: HttpRequest, exam: str) -> HttpResponse:
         "chart_data": _chart_data(severity) if severity and severity.graders else None,
         "chart_height": max(320, min(640, 12 * len(severity.graders))) if severity else 320,
         "proposal": proposal,
-        "proposal_url": f"{editor_url}?{urlencode(proposal_query)}",
+        "proposal_url": f"{editor_url}?{urlencode(proposal_query)}"
+        if proposal_query
+        else editor_url,
         "editor_url": editor_url,
         "statistics_url": reverse("statistics:exam", args=[exam_obj.code]),
     }

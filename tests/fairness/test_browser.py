@@ -8,6 +8,7 @@ import pypdfium2
 import pytest
 
 from harmonie.fairness.selectors import grader_severity
+from harmonie.harmonisation.models import Harmonisation
 from harmonie.referential.models import Exam
 from tests.factories import PASSWORD
 
@@ -43,8 +44,25 @@ def test_coordinator_reads_grader_effects_and_downloads_the_minutes(
     assert sorted(ticks) == sorted(row.name for row in flagged)
     button = page.get_by_test_id("proposal-button")
     assert button.inner_text() == "Proposer une harmonisation"
-    assert button.get_attribute("href") == "/harmonisation/FRA-ECRIT/?proposal=1"
+    assert button.get_attribute("href").startswith("/harmonisation/FRA-ECRIT/?draft=")
     page.screenshot(path=str(tmp_path / "graders.png"), full_page=True)
+
+    # R-FAIR-2: the proposal loads into the editor, one scenario per flagged grader with
+    # its grader chosen and the reason filled in; nothing is executed.
+    flagged_to_act = [row for row in flagged if row.flag in ("lenient", "severe")]
+    button.click()
+    page.get_by_test_id("draft-notice").wait_for()
+    assert page.get_by_test_id("scenario").count() == len(flagged_to_act)
+    chosen = page.eval_on_selector_all(
+        "select[name$='-graders'] option:checked", "options => options.map(o => o.value)"
+    )
+    assert sorted(chosen) == sorted(row.grader for row in flagged_to_act)
+    page.get_by_test_id("simulate").click()
+    page.get_by_test_id("simulation").wait_for()
+    assert page.input_value("#reason-code") in ("grader_severity", "grader_leniency")
+    assert not Harmonisation.objects.exists()
+    page.go_back()
+    page.wait_for_url("**/equite/FRA-ECRIT/correcteurs/")
 
     # Per part: the form keeps the choice and the tolerance follows the part.
     page.select_option("#graders-part", "P1")
