@@ -4,6 +4,7 @@ become a French message with their HTTP status."""
 
 from dataclasses import replace
 from datetime import datetime
+from decimal import Decimal
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -37,6 +38,7 @@ from harmonie.marking.selectors import (
     script_list,
     script_neighbours,
 )
+from harmonie.marking.templatetags.marking_tags import mark
 from harmonie.pages import refused_page
 
 LIST_KEYS = ("q", "sort", "cursor", "limit")
@@ -77,11 +79,18 @@ def _leaves(node: dict) -> list[str]:
     return [code for child in node["children"] for code in _leaves(child)]
 
 
-def _scheme_rows(scheme: list[dict], marks: dict, depth: int = 0) -> list[dict]:
-    """The scheme flattened for the editor: leaves get an input, parts a live total."""
+def _scheme_rows(
+    scheme: list[dict], marks: dict, final_marks: dict | None = None, depth: int = 0
+) -> list[dict]:
+    """The scheme flattened for the editor: leaves get an input, parts a live total;
+    `final_value` is the leaf or part after conformity (R-MASS-12). Marks are written
+    with a decimal comma (« 2,5 »), as the totals are."""
     rows = []
+    final_marks = final_marks or {}
     for node in scheme:
         value = marks.get(node["code"])
+        leaves = _leaves(node)
+        spread = [final_marks.get(code) for code in leaves]
         rows.append(
             {
                 "code": node["code"],
@@ -89,11 +98,14 @@ def _scheme_rows(scheme: list[dict], marks: dict, depth: int = 0) -> list[dict]:
                 "max": node["max"],
                 "depth": depth,
                 "is_leaf": not node["children"],
-                "leaves": ",".join(_leaves(node)),
-                "value": "" if value is None else format(value, "g"),
+                "leaves": ",".join(leaves),
+                "value": "" if value is None else mark(value),
+                "final_value": ""
+                if None in spread
+                else mark(sum(Decimal(str(part)) for part in spread)),
             }
         )
-        rows.extend(_scheme_rows(node["children"], marks, depth + 1))
+        rows.extend(_scheme_rows(node["children"], marks, final_marks, depth + 1))
     return rows
 
 
@@ -298,7 +310,9 @@ def script_viewer(request: HttpRequest, public_id: str) -> HttpResponse:
             "back_url": back_url,
             "back_label": back_label,
             "api_url": f"/api/v1/scripts/{script.public_id}/marking",
-            "scheme_rows": _scheme_rows(detail["scheme"], detail["marks"]),
+            "scheme_rows": _scheme_rows(detail["scheme"], detail["marks"], detail["final_marks"]),
+            # « Rendre conforme » spread the leaves: show both (issue 13 item 6).
+            "conformed": script.final_marks is not None and script.final_marks != script.marks,
             "tools": TOOLS,
         },
     )

@@ -84,6 +84,7 @@ def test_viewer_explains_the_mark_and_the_export_carries_it(
     assert by_id[script.public_id][1] == "16,5"
     assert by_id[script.public_id][-1].startswith("16,5 = 15,5 (copie corrigée par M. Dupont")
     assert raised in by_id[script.public_id][-1]
-    # Sorted like the page: special marks first when descending, then 20 (19 + 1).
-    assert [row[4] for row in rows[1:]] == ["CB", "", ""]
-    assert [row[1] for row in rows[2:]] == ["20", "16,5"]
+    # Sorted like the page: 20 (19 + 1) first, special marks last in both directions
+    # (issue 13 item 8).
+    assert [row[4] for row in rows[1:]] == ["", "", "CB"]
+    assert [row[1] for row in rows[1:3]] == ["20", "16,5"]

@@ -100,6 +100,8 @@
   var drag = null;
   scroll.addEventListener("mousedown", function (event) {
     if (event.button !== 0 || event.target.closest(".annotation")) { return; }
+    // Clicking the page puts the keyboard there: then the arrows scroll it.
+    scroll.focus({ preventScroll: true });
     var tool = currentTool();
     if (tool === "pan" || !editable || !image) {
       drag = { kind: "pan", x: event.clientX, y: event.clientY, left: scroll.scrollLeft, top: scroll.scrollTop };
@@ -215,14 +217,37 @@
 
   /* ---------- marks and live totals ---------- */
   var inputs = Array.prototype.slice.call(document.querySelectorAll(".mark-input"));
+  var totalHint = document.getElementById("total-hint");
+  /* The French refusal of one leaf mark, or "" when it is a mark of the scheme. */
+  function markProblem(input, value) {
+    var max = Number(input.dataset.max);
+    if (value === null) {
+      return String(input.value).trim() === ""
+        ? "Note manquante pour " + input.dataset.leaf + "."
+        : "« " + String(input.value).trim() + " » n'est pas une note : écrivez par exemple 2,5.";
+    }
+    if (value > max) { return "La note dépasse le maximum de " + fmt(max) + " pour " + input.dataset.leaf + "."; }
+    if (!onStep(value)) { return "La note doit suivre le pas de " + fmt(step) + " (par exemple " + fmt(Math.floor(value / step) * step) + ")."; }
+    return "";
+  }
+  /* DSFR error state on the field at once (issue 13 item 6): red group, message under it. */
+  function flag(input, problem) {
+    var group = input.closest(".fr-input-group");
+    var error = document.getElementById("error-" + input.dataset.leaf);
+    var shown = Boolean(problem) && !special.value;
+    if (group) { group.classList.toggle("fr-input-group--error", shown); }
+    input.classList.toggle("fr-input--error", shown);
+    input.classList.toggle("is-invalid", shown);
+    input.setAttribute("aria-invalid", shown ? "true" : "false");
+    if (error) { error.textContent = shown ? problem : ""; error.hidden = !shown; }
+  }
   function computeTotals() {
     var values = {}, valid = true;
     inputs.forEach(function (input) {
       var value = parseMark(input.value);
-      var bad = value === null || value > Number(input.dataset.max) || !onStep(value);
-      input.classList.toggle("is-invalid", bad && !special.value);
-      input.setAttribute("aria-invalid", bad ? "true" : "false");
-      if (bad) { valid = false; } else { values[input.dataset.leaf] = value; }
+      var problem = markProblem(input, value);
+      flag(input, problem);
+      if (problem) { valid = false; } else { values[input.dataset.leaf] = value; }
     });
     document.querySelectorAll("output[data-part]").forEach(function (output) {
       var total = 0, complete = true;
@@ -240,12 +265,20 @@
       initial.textContent = fmt(sum);
       final.textContent = fmt(Math.min(maxMark, Math.max(0, sum + delta)));
     } else {
+      // Never a total that hides a mark over the maximum: no total until it is fixed.
       initial.textContent = "—"; final.textContent = "—";
     }
+    if (totalHint) { totalHint.hidden = valid || Boolean(special.value); }
     inputs.forEach(function (input) { input.disabled = !editable || Boolean(special.value); });
     return { values: values, valid: valid };
   }
-  inputs.forEach(function (input) { input.addEventListener("input", function () { markDirty(); computeTotals(); }); });
+  inputs.forEach(function (input) {
+    input.addEventListener("input", function () { markDirty(); computeTotals(); });
+    // Decimal comma everywhere: « 2.5 » is accepted and shown back as « 2,5 ».
+    input.addEventListener("change", function () {
+      if (parseMark(input.value) !== null) { input.value = input.value.trim().replace(".", ","); }
+    });
+  });
   special.addEventListener("change", function () { markDirty(); computeTotals(); });
 
   function markDirty() { state.dirty = true; }
@@ -280,7 +313,11 @@
       }
       var body = { marks: marks, special_mark: special.value || null, annotations: annotations, version: script.version };
       if (!totals.valid && !special.value) {
-        showMessage("warning", "Certaines notes sont hors barème ou hors pas : l'enregistrement sera refusé si elles ne sont pas corrigées.");
+        // Refused here, where the fields are: nothing is sent, the first one gets the focus.
+        var first = inputs.find(function (input) { return input.getAttribute("aria-invalid") === "true"; });
+        showMessage("error", "Correction non enregistrée : corrigez les notes signalées en rouge.");
+        if (first) { first.focus(); }
+        return;
       }
       fetch(root.dataset.apiUrl, {
         method: "PUT",
@@ -310,10 +347,51 @@
     showMessage("success", "Correction enregistrée (version " + script.version + ").");
   }
 
+  /* ---------- annotations by keyboard (issue 13 item 6) ---------- */
+  var keyboard = document.getElementById("keyboard-annotation");
+  var status = document.getElementById("viewer-status");
+  function percent(id) {
+    var value = Number(String(document.getElementById(id).value).replace(",", "."));
+    if (!isFinite(value)) { value = 50; }
+    return Math.min(100, Math.max(0, value)) / 100;
+  }
+  function addFromKeyboard() {
+    if (!editable || !image) { return; }
+    var kind = document.getElementById("kb-kind").value;
+    var start = { x: percent("kb-x"), y: percent("kb-y") };
+    var end = { x: Math.min(1, start.x + (kind === "highlight" || kind === "underline" ? 0.2 : 0)), y: Math.min(1, start.y + (kind === "highlight" ? 0.03 : 0)) };
+    addAnnotation(kind, start, end);
+    var added = state.annotations[state.annotations.length - 1];
+    var text = document.getElementById("kb-text").value.trim();
+    if (kind === "comment" && text) {
+      added.text = text;
+      drawAnnotations(); renderList();
+    }
+    if (status) {
+      status.textContent = (KIND_LABELS[kind] || kind) + " ajouté page " + (state.page + 1) + " à " +
+        Math.round(start.x * 100) + " % de la largeur et " + Math.round(start.y * 100) + " % de la hauteur.";
+    }
+    if (kind !== "comment" || text) { document.getElementById("kb-add").focus(); }
+  }
+  if (keyboard) {
+    document.getElementById("kb-add").addEventListener("click", addFromKeyboard);
+    // Enter in one of its fields adds the annotation (it must not send the marking form).
+    keyboard.addEventListener("keydown", function (event) {
+      if (event.key === "Enter" && event.target.tagName === "INPUT") { event.preventDefault(); addFromKeyboard(); }
+    });
+  }
+
   /* ---------- keyboard ---------- */
+  var ARROWS = { ArrowUp: [0, -1], ArrowDown: [0, 1], ArrowLeft: [-1, 0], ArrowRight: [1, 0] };
   document.addEventListener("keydown", function (event) {
     var tag = (event.target.tagName || "").toLowerCase();
     if (tag === "input" || tag === "textarea" || tag === "select" || event.ctrlKey || event.metaKey || event.altKey) { return; }
+    // In the page area the arrows scroll the page; they never change the script there.
+    if (scroll.contains(event.target) && ARROWS[event.key]) {
+      event.preventDefault();
+      scroll.scrollBy({ left: ARROWS[event.key][0] * 60, top: ARROWS[event.key][1] * 60 });
+      return;
+    }
     var link = null;
     if (event.key === "ArrowLeft" || event.key === "k") { link = document.getElementById("previous-script"); }
     if (event.key === "ArrowRight" || event.key === "j") { link = document.getElementById("next-script"); }
