@@ -3,24 +3,61 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.http import urlencode
 
-from harmonie.audit.selectors import audit_entries_for_user
-from harmonie.errors import Forbidden
+from harmonie.audit.selectors import (
+    JournalFilter,
+    audit_entries_for_user,
+    journal_actions,
+    journal_authors,
+    journal_entries,
+    journal_filter_parse,
+)
+from harmonie.audit.wording import action_label, state_lines, target_text
+from harmonie.errors import Forbidden, InvalidInput
+
+PAGE_SIZE = 50
+TITLE = "Journal des modifications"
 
 
 @login_required
 def journal(request: HttpRequest) -> HttpResponse:
+    """The academy's journal in French, filtered by action, author and dates (R-ACC-1)."""
     try:
-        entries = audit_entries_for_user(user=request.user)
+        audit_entries_for_user(user=request.user)
     except Forbidden as refused:
         raise PermissionDenied(refused.message) from None
-    page = Paginator(entries, 50).get_page(request.GET.get("page"))
+    error = ""
+    status = 200
+    try:
+        journal_filter = journal_filter_parse(data=request.GET)
+    except InvalidInput as refused:
+        journal_filter, error, status = JournalFilter(), refused.message, 400
+    entries = journal_entries(user=request.user, journal_filter=journal_filter)
+    page = Paginator(entries, PAGE_SIZE).get_page(request.GET.get("page"))
+    rows = [
+        {
+            "entry": entry,
+            "action": action_label(entry.action),
+            "target": target_text(target_type=entry.target_type, target_id=entry.target_id),
+            "before": state_lines(entry.before),
+            "after": state_lines(entry.after),
+        }
+        for entry in page
+    ]
     return render(
         request,
         "audit/journal.html",
         {
-            "page_title": "Journal des modifications",
+            "page_title": TITLE,
+            "breadcrumb": {"current": TITLE},
             "page": page,
-            "breadcrumb": {"current": "Journal des modifications"},
+            "rows": rows,
+            "filter": journal_filter,
+            "filter_query": urlencode(journal_filter.as_query()),
+            "actions": journal_actions(user=request.user),
+            "authors": journal_authors(user=request.user),
+            "error": error,
         },
+        status=status,
     )

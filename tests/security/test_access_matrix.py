@@ -64,7 +64,8 @@ PAGES: dict[str, Endpoint] = {
     "oidc/callback/": Endpoint(
         "get", lambda w, s: "/oidc/callback/", row(404, 404, 404, 404, 404, 404, 404)
     ),
-    "journal/": Endpoint("get", lambda w, s: "/journal/", row(403, 403, 403, 200, 403, 403, A)),
+    # R-ACC-1: the coordinator and the exam office read their academy's journal.
+    "journal/": Endpoint("get", lambda w, s: "/journal/", row(200, 403, 403, 200, 403, 403, A)),
     "copies/epreuve/<str:exam_code>/": Endpoint(
         "get",
         lambda w, s: f"/copies/epreuve/{_exam(w, s)}/",
