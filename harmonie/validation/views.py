@@ -16,6 +16,8 @@ from harmonie.errors import DomainError, NotFound
 from harmonie.marking.batches import batch_lock, batch_unlock
 from harmonie.pages import refused_page
 from harmonie.validation.archives import school_archive_request, school_download
+from harmonie.validation.conf import validation_config
+from harmonie.validation.models import ArchiveState
 from harmonie.validation.permissions import (
     exam_for_batches,
     exam_for_validation,
@@ -212,6 +214,7 @@ def school_scripts(request: HttpRequest) -> HttpResponse:
             "breadcrumb": {"current": "Copies de l'établissement"},
             "school": school,
             "exams": exams,
+            "zip_stream_max": validation_config().zip_stream_max_scripts,
         },
     )
 
@@ -227,6 +230,11 @@ def _school_exam_context(request: HttpRequest, exam_code: str) -> dict:
 @login_required
 @require_GET
 def school_exam_page(request: HttpRequest, exam_code: str) -> HttpResponse:
+    return _school_exam_render(request, exam_code)
+
+
+def _school_exam_render(request: HttpRequest, exam_code: str) -> HttpResponse:
+    """The school's exam page, or under htmx its download block only."""
     try:
         context = _school_exam_context(request, exam_code)
     except DomainError as error:
@@ -235,11 +243,18 @@ def school_exam_page(request: HttpRequest, exam_code: str) -> HttpResponse:
     template = (
         "validation/_school_archive.html" if _is_htmx(request) else "validation/school_exam.html"
     )
+    archive = context["entry"].archive
     return render(
         request,
         template,
         {
             **context,
+            "streamable": context["entry"].scripts <= validation_config().zip_stream_max_scripts,
+            # The progress state's poll found the zip ready: the page starts the download.
+            "autostart": _is_htmx(request)
+            and request.GET.get("poll") == "1"
+            and archive is not None
+            and archive.state == ArchiveState.READY,
             "page_title": f"Copies — {exam_code}",
             "breadcrumb": {
                 "links": [
@@ -262,6 +277,8 @@ def school_prepare(request: HttpRequest, exam_code: str) -> HttpResponse:
         school_archive_request(user=request.user, uai=None, exam_code=exam_code)
     except DomainError as error:
         return refused_page(request, error)
+    if _is_htmx(request):  # the progress state, in place of the button
+        return _school_exam_render(request, exam_code)
     return redirect("validation:school_exam", exam_code)
 
 
