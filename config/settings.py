@@ -75,6 +75,10 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # request.htmx (django-htmx); an htmx request that needs a login gets HX-Redirect to the
+    # login page and back to the screen it came from, not the login page in a fragment.
+    "django_htmx.middleware.HtmxMiddleware",
+    "harmonie.htmx.HtmxLoginRedirectMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     # Ends sessions opened through the identity provider after HARMONIE_OIDC_SESSION_TTL.
     "harmonie.accounts.middleware.OidcSessionMiddleware",

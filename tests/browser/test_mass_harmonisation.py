@@ -107,7 +107,9 @@ def test_copy_filters_to_statistics(page, browser_login, academy_world):
     browser_login(academy_world["coordinator"])
     page.goto("/harmonisation/FRA-ECRIT/")
     batch = academy_world["locked_batch"].code
-    page.select_option("#s0-batches", [batch])
+    # The list is the searchable multi-select (issue 13, item 9): its checkbox.
+    index = page.locator(f"#s0-batches option[value='{batch}']").evaluate("o => o.index")
+    page.click(f"label[for='s0-batches-opt-{index}']")
     page.wait_for_function(
         f"() => Array.from(document.querySelectorAll('#s0-batches option:checked')).some(o => o.value === '{batch}')"
     )
