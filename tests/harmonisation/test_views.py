@@ -128,7 +128,8 @@ def test_conformity_page(coordinator_client, academy_world):
     assert 'data-testid="make-conforming"' in page
     # Without the confirmation step nothing is written.
     response = coordinator_client.post(URL + "conformite/")
-    assert response.status_code == 302 and response["Location"].endswith("?confirmer=1")
+    assert response.status_code == 302
+    assert response["Location"].endswith("?confirmer=1")
     assert "non conforme" in coordinator_client.get(URL + "conformite/").content.decode()
     confirm = coordinator_client.get(URL + "conformite/?confirmer=1").content.decode()
     assert "Confirmer : rendre conformes 2 copie(s)" in confirm
@@ -161,3 +162,19 @@ def test_editor_of_a_harmonisation_only_exam(db):
     assert "Correcteurs" not in page
     conformity = client.get("/harmonisation/PHILO-HO/conformite/").content.decode()
     assert "pas de parties" in conformity
+
+
+def test_htmx_request_without_session_redirects_the_browser(academy_world, client):
+    """Issue 13 item 2: an htmx fragment that needs a login answers HX-Redirect to the login
+    page with `next` = the screen the browser is on; a plain request keeps Django's 302."""
+    headers = {"HX-Request": "true", "HX-Current-URL": "http://testserver/harmonisation/FRA-ECRIT/"}
+    response = client.post(URL + "filtres/", {"scenario": "0"}, headers=headers)
+    assert response.status_code == 204
+    assert response["HX-Redirect"] == "/compte/connexion/?next=%2Fharmonisation%2FFRA-ECRIT%2F"
+    # Another site's page is never a `next`.
+    foreign = {"HX-Request": "true", "HX-Current-URL": "https://evil.example/x"}
+    response = client.post(URL + "execution/", {}, headers=foreign)
+    assert response["HX-Redirect"] == "/compte/connexion/"
+    plain = client.post(URL + "filtres/", {"scenario": "0"})
+    assert plain.status_code == 302
+    assert plain["Location"].startswith("/compte/connexion/?next=")
