@@ -3,7 +3,8 @@
    - htmx requests carry the CSRF token read from <meta name="csrf-token">;
    - a form with data-confirm asks before it is sent;
    - an element with data-height / data-max-height gets that size in pixels (no inline
-     style attribute: style-src allows no 'unsafe-inline'). */
+     style attribute: style-src allows no 'unsafe-inline');
+   - a scrolling table is reachable by keyboard (tabindex="0"). */
 (function () {
   "use strict";
 
@@ -41,6 +42,30 @@
     });
   }
 
-  sizes(document);
-  if (window.htmx) window.htmx.onLoad(sizes);
+  /* A table that scrolls sideways (DSFR's .fr-table on a phone, .hm-table-scroll) must be
+     reachable by keyboard to be scrolled (axe « scrollable-region-focusable »): it gets
+     tabindex="0", and its caption as its name. */
+  function scrollables(root) {
+    var scope = root && root.querySelectorAll ? root : document;
+    var nodes = Array.prototype.slice.call(
+      scope.querySelectorAll(".fr-table > table, .hm-table-scroll, .fr-table__content"));
+    nodes.forEach(function (node) {
+      if (node.hasAttribute("tabindex")) return;
+      if (node.querySelector("a, button, input, select, textarea, [tabindex]")) return;
+      node.setAttribute("tabindex", "0");
+      var caption = node.querySelector("caption");
+      if (caption && !node.hasAttribute("aria-label") && node.tagName !== "TABLE") {
+        node.setAttribute("role", "region");
+        node.setAttribute("aria-label", caption.textContent.trim());
+      }
+    });
+  }
+
+  function prepare(root) {
+    sizes(root);
+    scrollables(root);
+  }
+
+  prepare(document);
+  if (window.htmx) window.htmx.onLoad(prepare);
 })();
