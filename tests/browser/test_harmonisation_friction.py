@@ -244,6 +244,19 @@ def test_editor_summary_selection_and_bounds(watched, browser_login, many_batche
         inner = page.locator(field).bounding_box()
         assert inner["x"] >= box["x"]
         assert inner["x"] + inner["width"] <= box["x"] + box["width"]
+    # Nothing of the scenario (lists, search fields, buttons) sticks out of its box.
+    outside = page.evaluate(
+        """() => {
+            const box = document.querySelector('.hm-scenario').getBoundingClientRect();
+            return [...document.querySelectorAll('.hm-scenario *')]
+              // A DSFR legend's box spans its fieldset's negative margins, not its text.
+              .filter(el => el.tagName !== 'LEGEND')
+              .filter(el => el.getClientRects().length && !el.closest('[hidden]'))
+              .filter(el => el.getBoundingClientRect().right > box.right + 0.5)
+              .map(el => el.tagName + '.' + el.className);
+        }"""
+    )
+    assert outside == []
 
     # Keyboard only: the search field, type, ↓ to the list, Space to check.
     batch = many_batches["locked_batch"].code
