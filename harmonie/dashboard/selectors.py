@@ -6,7 +6,7 @@ from typing import Any
 
 from django.urls import NoReverseMatch, reverse
 
-from harmonie.accounts.models import User
+from harmonie.accounts.models import Role, User
 from harmonie.accounts.permissions import exam_abilities
 from harmonie.referential.selectors import ExamSummary, exam_summaries
 
@@ -55,6 +55,13 @@ def _url(name: str, exam_code: str) -> str | None:
 def _extra_counts(*, user: User, summary: ExamSummary) -> dict[str, Any]:
     """Counts owned by other apps (harmonisations, last validation), when they exist."""
     extra: dict[str, Any] = {}
+    if user.role == Role.SCHOOL:
+        # A school has no batches nor harmonisations to follow: what it can do, and since
+        # when (R-VAL-7: the download exists from the first validation on).
+        from harmonie.validation.selectors import validation_first
+
+        first = validation_first(exam=summary.exam, academy_id=_academy_id(user))
+        return {"school": True, "first_validation": first}
     for module_name, function_name, key in (
         ("harmonie.harmonisation.selectors", "harmonisation_count", "harmonisations"),
         ("harmonie.validation.selectors", "validation_last", "last_validation"),

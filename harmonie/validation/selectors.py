@@ -43,6 +43,19 @@ def validation_last(*, exam: Exam, academy_id: int | None) -> datetime | None:
     )
 
 
+def validation_first(*, exam: Exam, academy_id: int | None) -> datetime | None:
+    """When the exam was first validated in the academy: since then its schools download
+    their candidates' scripts (R-VAL-7)."""
+    if academy_id is None:
+        return None
+    return (
+        Validation.objects.filter(exam=exam, academy_id=academy_id)
+        .order_by("created_at", "id")
+        .values_list("created_at", flat=True)
+        .first()
+    )
+
+
 def validation_latest(*, exam: Exam, academy_id: int) -> Validation | None:
     return (
         Validation.objects.filter(exam=exam, academy_id=academy_id)

@@ -8,6 +8,8 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from django.utils import timezone
+from django.utils.formats import date_format
 from PIL import Image
 
 from harmonie.marking.models import Script
@@ -105,4 +107,33 @@ def test_big_school_zip_turns_into_the_download_by_itself(
     page.wait_for_timeout(3500)
     assert page.locator("[data-state=ready]").count() == 1
     assert errors == []
+    context.close()
+
+
+def test_school_dashboard_says_what_it_can_do_and_since_when(
+    browser, live_server, world, no_delivery, tmp_path
+):
+    """Issue 13 item 12: a school's dashboard has no batch or harmonisation count; it says
+    the download is not there before the first validation, then « disponible depuis le … »
+    (the first validation's date, R-VAL-7) with the way to it."""
+    context = _phone_or_desktop(browser, live_server, 1400)
+    page = context.new_page()
+    _login(page, world["school_a"])
+    card = page.get_by_test_id("exam-FRA-ECRIT")
+    text = card.inner_text()
+    assert "Lots verrouillés" not in text
+    assert "Harmonisations" not in text
+    assert "Dernière validation" not in text
+    assert "pas encore disponible" in card.get_by_test_id("school-availability").inner_text()
+    assert card.get_by_role("link", name="Télécharger les copies").count() == 0
+    first = validation_execute(user=world["coordinator"], exam_code="FRA-ECRIT")
+    page.reload()
+    card = page.get_by_test_id("exam-FRA-ECRIT")
+    day = first.created_at.astimezone(timezone.get_current_timezone())
+    assert card.get_by_test_id("school-availability").inner_text() == (
+        f"disponible depuis le {date_format(day, 'j F Y')}"
+    )
+    card.get_by_role("link", name="Télécharger les copies").click()
+    page.wait_for_url("**/validation/etablissement/FRA-ECRIT/")
+    page.screenshot(path=str(_shots(tmp_path) / "school-dashboard-1400.png"), full_page=True)
     context.close()
