@@ -279,6 +279,10 @@ API: dict[str, Endpoint] = {
     "POST /api/v1/auth/token": Endpoint(
         "post", lambda w, s: "/api/v1/auth/token", row(400, 400, 400, 400, 400, 400, 400), data={}
     ),
+    # Revokes the bearer token sent (issue 12, item 6): every signed-in role may.
+    "DELETE /api/v1/auth/token": Endpoint(
+        "delete", lambda w, s: "/api/v1/auth/token", row(204, 204, 204, 204, 204, 204, U)
+    ),
     "GET /api/v1/exams": Endpoint(
         "get", lambda w, s: "/api/v1/exams", row(200, 200, 200, 200, 200, 200, U)
     ),
@@ -490,6 +494,8 @@ def _call(endpoint: Endpoint, url: str, user, *, api_call: bool):
             return getattr(client, endpoint.method)(
                 url, endpoint.data or {}, content_type="application/json", **headers
             )
+        if endpoint.method == "delete":
+            return client.delete(url, **headers)
         return client.get(url, **headers)
     client = web_client(user)
     if endpoint.method == "post":

@@ -3,6 +3,7 @@
 the same request goes through. Bearer-token API calls carry no cookie, so no CSRF."""
 
 import re
+from pathlib import Path
 
 import pytest
 from django.test import Client
@@ -20,7 +21,8 @@ pytestmark = pytest.mark.django_db
 
 UNSAFE = ("post", "put", "patch", "delete")
 # Obtaining a token: credentials in the body, no session cookie involved.
-NO_SESSION = {"POST /api/v1/auth/token"}
+# Bearer only: no session, so no CSRF (DELETE revokes the token it is sent with).
+NO_SESSION = {"POST /api/v1/auth/token", "DELETE /api/v1/auth/token"}
 
 
 def _writes() -> tuple:
@@ -132,7 +134,11 @@ def test_every_post_form_carries_the_csrf_token(world):
 
 
 def test_htmx_sends_the_csrf_header(world):
-    """htmx requests (editor, batches, filters) carry the token in a header set by base.html."""
+    """htmx requests (editor, batches, filters) carry the token in a header set by
+    harmonie/app.js from the page's csrf-token meta (no inline script: CSP, issue 12.8)."""
     client = web_client(world.user("coordinator"))
     html = client.get(f"/harmonisation/{world.shared_exam.code}/").content.decode()
-    assert "X-CSRFToken" in html
+    assert '<meta name="csrf-token" content="' in html
+    assert "/static/harmonie/app.js" in html
+    script = (Path(__file__).resolve().parents[2] / "harmonie/static/harmonie/app.js").read_text()
+    assert 'event.detail.headers["X-CSRFToken"] = csrfToken()' in script
