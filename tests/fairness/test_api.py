@@ -82,7 +82,8 @@ def test_page_shows_flagged_graders_and_the_proposal_button(generated):
     assert response.status_code == 200
     html = response.content.decode()
     assert "<caption>Effets correcteurs" in html
-    assert 'data-testid="proposal-button" href="/harmonisation/FRA-ECRIT/?proposal=1"' in html
+    # R-FAIR-2: the proposal goes to the editor as a draft in its address.
+    assert 'data-testid="proposal-button" href="/harmonisation/FRA-ECRIT/?draft=' in html
     assert 'id="graders-chart-data"' in html
     # No inline script of this page's own (the chart's code is a static file).
     content = html.split("<h1>Effets correcteurs")[1].split('id="graders-chart-data"')[0]
