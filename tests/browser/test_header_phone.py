@@ -36,7 +36,10 @@ def test_phone_menu_shows_the_user_and_logs_out(browser, live_server, academy_wo
     page.wait_for_function(
         "() => document.querySelector('#header-menu').classList.contains('fr-modal--opened')"
     )
-    assert "Élodie Lambert" in modal.get_by_test_id("current-user-mobile").inner_text()
+    # Names one way (first then last), the role in neutral words (issue 13 item 11).
+    assert modal.get_by_test_id("current-user-mobile").inner_text().strip() == (
+        "Élodie Lambert · coordination académique"
+    )
     page.screenshot(path=str(tmp_path / "menu-390.png"))
     page.screenshot(path="/tmp/shots/menu-390.png")
     modal.get_by_role("button", name="Se déconnecter").click()

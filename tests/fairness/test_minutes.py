@@ -83,7 +83,7 @@ def test_minutes_hold_the_session_of_the_commission(generated, client, api_token
         "Nancy-Metz",
         f"du {day} au {day} inclus",
         f"Harmonisation n°{first.pk} « Correcteurs signalés »",
-        f"par {user.last_name.upper()} {user.first_name}",
+        f"par {user.first_name} {user.last_name}",  # names one way (issue 13 item 11)
         "Motif : Sévérité d'un correcteur"
         if proposal["reason"]["code"] == "grader_severity"
         else "Motif : Indulgence d'un correcteur",

@@ -102,7 +102,7 @@ def test_history_and_replay(coordinator_client, academy_world):
         user=user, exam_code="FRA-ECRIT", simulation_id=simulation.pk
     )
     page = coordinator_client.get(URL + "historique/").content.decode()
-    assert user.last_name.upper() in page
+    assert f"Par {user.first_name} {user.last_name}" in page  # names one way (issue 13 item 11)
     assert "Note min. : 10" in page
     assert "+ 1" in page
     assert f"?replay={harmonisation.pk}" in page
