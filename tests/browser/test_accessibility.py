@@ -1,9 +1,10 @@
-"""Browser: every page of every role, at desktop (1400 px) and phone (390 px) width, checked
-by axe-core (pinned in package.json, injected from node_modules as an init script, outside the
-Content-Security-Policy: nothing served in production) with no serious or critical violation, and no console error (issue 13, « Done
-when »). The pages are the access matrix's (tests/security/test_access_matrix.py PAGES):
-each role visits every page it may open (200 on its own academy's objects), plus the
-French error pages it meets (403, 404). R-ACC-1: the world has two academies."""
+"""Browser: every page of every role, at desktop (1400 px) and phone (390 px) width,
+checked by axe-core (pinned in package.json, injected from node_modules as an init script,
+outside the Content-Security-Policy: nothing served in production) with no serious or
+critical violation, and no console error (issue 13, « Done when »). The pages are the
+access matrix's (tests/security/test_access_matrix.py PAGES): each role visits every page
+it may open (200 on its own academy's objects), plus the French error pages it meets (403,
+404). R-ACC-1: the world has two academies."""
 
 from pathlib import Path
 
