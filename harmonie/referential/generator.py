@@ -386,12 +386,15 @@ def _plan_draw(rng: Random, *, candidates: int) -> _Plan:
     ability, marked_attendance, imported_attendance = _candidates_draw(rng, schools=schools)
     fraud_count = max(1 if candidates >= 300 else 0, round(candidates / 1000))
     frauds = set(rng.sample(range(candidates), fraud_count))
+    _demo_academy_settle(
+        frauds=frauds, imported_attendance=imported_attendance, demo_range=candidate_ranges[0]
+    )
     number_factor = rng.randrange(10**9, 10**10) | 1
     while number_factor % 5 == 0:
         number_factor += 2
     number_offset = rng.randrange(10**10)
 
-    staff = _staff_draw(rng, academies=academies, schools=schools)
+    staff = _staff_draw(rng, academies=academies, schools=schools, frauds=frauds)
     graders, batches = _grading_draw(
         rng,
         academies=academies,
@@ -413,6 +416,28 @@ def _plan_draw(rng: Random, *, candidates: int) -> _Plan:
         marked_attendance=marked_attendance,
         imported_attendance=imported_attendance,
     )
+
+
+def _demo_academy_settle(
+    *, frauds: set[int], imported_attendance: bytearray, demo_range: tuple[int, int]
+) -> None:
+    """What the demo academy (the first one, NANCY-METZ) must show, without any draw.
+
+    Nothing here consumes the random stream, so every other draw (graders' offsets, marks)
+    is the same as without it. In the demo academy the harmonisation-only exam is fully
+    settled: a candidate without attendance record and without script is recorded absent,
+    so that its validation is a full transmission (R-VAL-2). And the academy has a fraud
+    case whenever the session has one (R-VAL-8): the first fraud moves into it, onto a
+    candidate picked by arithmetic.
+    """
+    start, end = demo_range
+    for index in range(start, end):
+        if imported_attendance[index] == _UNRECORDED:
+            imported_attendance[index] = _ABSENT
+    if frauds and end > start and not any(start <= index < end for index in frauds):
+        first = min(frauds)
+        frauds.discard(first)
+        frauds.add(start + first % (end - start))
 
 
 def _candidates_draw(rng: Random, *, schools: list[_School]) -> tuple[array, bytearray, bytearray]:
@@ -467,8 +492,20 @@ def _staff_draw(
     *,
     academies: list[tuple[str, str, tuple[tuple[str, str], ...]]],
     schools: list[_School],
+    frauds: set[int],
 ) -> list[list[dict[str, Any]]]:
-    """Per academy: its demo accounts, then its school accounts (two with a password)."""
+    """Per academy: its demo accounts, then its school accounts.
+
+    Two school accounts have a password, and a third one when none of them has a fraud case
+    (R-VAL-8): the first school of the academy that has one.
+    """
+    fraud_schools: set[str] = set()
+    start = 0
+    for school in schools:
+        end = start + sum(size for *_, size in school.class_groups)
+        if any(start <= index < end for index in frauds):
+            fraud_schools.add(school.uai)
+        start = end
     staff: list[list[dict[str, Any]]] = []
     for academy, (code, _, _) in enumerate(academies):
         accounts: list[dict[str, Any]] = []
@@ -492,7 +529,11 @@ def _staff_draw(
                 )
             )
         own_schools = [school for school in schools if school.academy == academy]
-        for position, school in enumerate(own_schools):
+        with_password = {school.uai for school in own_schools[:2]}
+        if not with_password & fraud_schools:
+            first_fraud = next((s.uai for s in own_schools if s.uai in fraud_schools), None)
+            with_password |= {first_fraud} if first_fraud else set()
+        for school in own_schools:
             accounts.append(
                 _user(
                     username=f"etab.{school.uai.lower()}",
@@ -500,7 +541,7 @@ def _staff_draw(
                     role="school",
                     academy=code,
                     school=school.uai,
-                    password=DEMO_PASSWORD if position < 2 else None,
+                    password=DEMO_PASSWORD if school.uai in with_password else None,
                 )
             )
     return staff

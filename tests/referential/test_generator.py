@@ -265,7 +265,49 @@ def test_users_demo_accounts_and_roles(session: dict) -> None:
         own_schools = [
             u for u in session["users"] if u["role"] == "school" and u["academy"] == academy
         ]
-        assert [("password" in s) for s in own_schools][:3] == [True, True, False]
+        # The first two, and a third one only to show a fraud case (R-VAL-8).
+        assert [("password" in s) for s in own_schools][:2] == [True, True]
+        assert sum("password" in s for s in own_schools) <= 3
+
+
+def _demo_academy_facts(session: dict) -> tuple[Counter, set[str]]:
+    """PHILO-HO's classes of registrations and the password schools with a fraud case."""
+    academy_of = {d["code"]: d["academy"] for d in session["departments"]}
+    demo_schools = {
+        s["uai"] for s in session["schools"] if academy_of[s["department"]] == "NANCY-METZ"
+    }
+    candidates = {c["number"]: c for c in session["candidates"]}
+    scripts = {s["candidate"]: s for s in session["scripts"] if s["exam"] == "PHILO-HO"}
+    classes: Counter = Counter()
+    for registration in session["registrations"]:
+        number = registration["candidate"]
+        if registration["exam"] != "PHILO-HO" or candidates[number]["school"] not in demo_schools:
+            continue
+        script = scripts.get(number)
+        if script is None:
+            classes["absent" if registration["attendance"] == "absent" else "unsettled"] += 1
+        elif script["batch"] is None and (script["marks"] or script["special_mark"]):
+            classes["marked"] += 1  # no batch: imported locked (API.md §1)
+        else:
+            classes["unsettled"] += 1
+    fraud_schools = {c["school"] for c in candidates.values() if c["fraud"]}
+    password_schools = {
+        u["school"] for u in session["users"] if u["role"] == "school" and "password" in u
+    }
+    return classes, demo_schools & fraud_schools & password_schools
+
+
+@pytest.mark.parametrize(
+    "arguments", [{"candidates": 600, "seed": 2026}, {"candidates": 300, "seed": 1}]
+)
+def test_demo_academy_shows_a_full_transmission_and_a_fraud_case(arguments: dict) -> None:
+    """R-VAL-2, R-VAL-8 (issue 13): in NANCY-METZ every PHILO-HO candidate is settled,
+    recorded absent or with a marked locked script, so its validation is a full transmission;
+    and a school account with a password has a candidate flagged for fraud."""
+    classes, shown = _demo_academy_facts(session_generate(**arguments))
+    assert classes["marked"] > 0
+    assert classes["unsettled"] == 0
+    assert len(shown) == 1
 
 
 def test_scan_is_deterministic_small_a4_pdf() -> None:
