@@ -346,3 +346,27 @@ def test_command_writes_the_session_and_its_scans(tmp_path: Path) -> None:
     assert data == session_generate(candidates=30, seed=4, scans="all")
     assert output.getvalue().startswith("Session générée : 30 candidats,")
     assert not list(tmp_path.glob(".*partial"))
+
+
+@pytest.mark.django_db
+def test_demo_accounts_name_the_school_with_a_fraud_case(tmp_path: Path) -> None:
+    """R-VAL-8 (issue 13): `demo_accounts` prints each school account's school, and the
+    one whose school has a fraud case says so; PHILO-HO is a full transmission there."""
+    from harmonie.referential.models import Academy, Exam
+    from harmonie.validation.selectors import validation_preview
+
+    target = tmp_path / "session.json"
+    call_command("generate_session", candidates=600, seed=2026, scans="none", output=target)
+    call_command("import_session", target, stdout=io.StringIO())
+    output = io.StringIO()
+    call_command("demo_accounts", stdout=output)
+    session = json.loads(target.read_text(encoding="utf-8"))
+    _, shown = _demo_academy_facts(session)
+    (uai,) = shown
+    line = next(x for x in output.getvalue().splitlines() if f"etab.{uai.lower()}" in x)
+    label = next(s["label"] for s in session["schools"] if s["uai"] == uai)
+    assert f"— {label} (" in line
+    assert line.endswith(" cas de fraude)")
+    academy = Academy.objects.get(code="NANCY-METZ")
+    preview = validation_preview(exam=Exam.objects.get(code="PHILO-HO"), academy_id=academy.pk)
+    assert preview.mode == "full"
