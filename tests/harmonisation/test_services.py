@@ -202,7 +202,7 @@ def test_foreign_simulation_is_not_found(academy_world):
         ([{"filter": {}, "action": {"type": "double"}}], "inconnue"),
         ([{"filter": {"qualifications": ["ZZZ"]}, "action": {"type": "reset"}}], "ZZZ"),
         ([{"filter": {"departments": ["057"]}, "action": {"type": "reset"}}], "ponctuelle"),
-        ([{"filter": {"mark_min": 30}, "action": {"type": "reset"}}], "mark_min"),
+        ([{"filter": {"mark_min": 30}, "action": {"type": "reset"}}], "Note min."),
     ],
 )
 def test_bad_scenarios_are_refused(academy_world, scenarios, message):

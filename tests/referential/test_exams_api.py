@@ -43,7 +43,7 @@ def test_school_sees_exam_of_its_candidates(academy_world):
     head = UserFactory(school_head=True, school=school)
     page = login_client(head).get("/")
     assert page.status_code == 200
-    assert "Copies de l&#x27;établissement" in page.content.decode()
+    assert "Copies de vos candidats" in page.content.decode()
 
 
 def test_dashboard_entries_by_role(academy_world):
@@ -60,19 +60,24 @@ def test_dashboard_entries_by_role(academy_world):
     assert "Lots (verrouillage)" not in page
 
 
-def test_audit_journal_is_for_exam_office_only(academy_world):
+def test_audit_journal_is_for_exam_office_and_coordinator(academy_world):
+    """R-ACC-1 (issue 13 item 7): the exam office and the academy's coordinator read the
+    journal of their academy; a member does not."""
     officer = UserFactory(exam_officer=True, academy=academy_world["academy"])
     assert login_client(officer).get("/journal/").status_code == 200
-    assert login_client(academy_world["coordinator"]).get("/journal/").status_code == 403
+    assert login_client(academy_world["coordinator"]).get("/journal/").status_code == 200
+    member = UserFactory(member=True, academy=academy_world["academy"])
+    assert login_client(member).get("/journal/").status_code == 403
 
 
 def test_school_dashboard_shows_the_last_validation_of_its_academy(academy_world):
-    """R-VAL-7: a school sees when its academy last validated (it always read « jamais »)."""
+    """R-VAL-7: a school sees since when its scripts can be downloaded: not before its
+    academy's first validation."""
     from harmonie.validation.models import Validation
 
     school = academy_world["scripts"][0].school
     head = UserFactory(school_head=True, school=school)
-    assert "jamais" in login_client(head).get("/").content.decode()
+    assert "pas encore disponible" in login_client(head).get("/").content.decode()
     Validation.objects.create(
         exam=academy_world["exam"],
         academy=academy_world["academy"],
@@ -80,5 +85,5 @@ def test_school_dashboard_shows_the_last_validation_of_its_academy(academy_world
         mode="partial",
     )
     page = login_client(head).get("/").content.decode()
-    assert "Dernière validation" in page
-    assert "jamais" not in page
+    assert "disponible depuis le" in page
+    assert "pas encore disponible" not in page

@@ -88,12 +88,12 @@ def test_filter_in_query_string_with_api_keys(academy_world, api_token):
     ("query", "word"),
     [
         ("schools=9999999X", "9999999X"),
-        ("mark_min=abc", "mark_min"),
-        ("mark_min=12&mark_max=8", "mark_min"),
-        ("mark_max=25", "mark_max"),
+        ("mark_min=abc", "Note min."),
+        ("mark_min=12&mark_max=8", "Note min."),
+        ("mark_max=25", "Note max."),
         ("mark_part=P9&mark_min=1", "P9"),
         ("nope=1", "nope"),
-        ("locked_only=maybe", "locked_only"),
+        ("locked_only=maybe", "Lots verrouillés seulement"),
     ],
 )
 def test_bad_filter_is_a_french_400(academy_world, api_token, query, word):

@@ -130,7 +130,7 @@ def test_filter_parse_reads_the_toggle_and_refuses_bad_values(academy_world):
     )
     assert locked_only is True
     assert script_filter.as_dict() == {"mark_max": 12.0}
-    with pytest.raises(InvalidInput, match="locked_only"):
+    with pytest.raises(InvalidInput, match="Lots verrouillés seulement"):
         statistics_filter_parse(data=QueryDict("locked_only=peut-etre"), exam=exam, user=user)
     with pytest.raises(InvalidInput, match="inconnu"):
         statistics_filter_parse(data=QueryDict("schools=9999999X"), exam=exam, user=user)
