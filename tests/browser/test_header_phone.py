@@ -41,7 +41,6 @@ def test_phone_menu_shows_the_user_and_logs_out(browser, live_server, academy_wo
         "Élodie Lambert · coordination académique"
     )
     page.screenshot(path=str(tmp_path / "menu-390.png"))
-    page.screenshot(path="/tmp/shots/menu-390.png")
     modal.get_by_role("button", name="Se déconnecter").click()
     page.wait_for_url("**/compte/connexion/**")
     context.close()
