@@ -177,7 +177,7 @@ def _round(value: float | None) -> float | None:
 
 def _grader_names(ids: list[int]) -> dict[int, tuple[str, str]]:
     return {
-        pk: (username, f"{last} {first}".strip() or username)
+        pk: (username, f"{first} {last}".strip() or username)
         for pk, username, first, last in User.objects.filter(pk__in=ids).values_list(
             "pk", "username", "first_name", "last_name"
         )

@@ -99,7 +99,8 @@ def _scenario_views(*, harmonisation: Harmonisation, user: User) -> list[Scenari
             described = script_filter_describe(
                 script_filter=script_filter_parse(
                     data=scenario.filter, exam=harmonisation.exam, user=user
-                )
+                ),
+                grader_names=True,
             )
         except Exception:
             described = [(key, str(value)) for key, value in scenario.filter.items()]

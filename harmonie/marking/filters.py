@@ -522,14 +522,23 @@ def _option_labels_cached(key: str, ids: set[int], *, head: list) -> dict[int, t
     return labels
 
 
-def script_filter_describe(*, script_filter: ScriptFilter) -> list[tuple[str, str]]:
-    """Readable French (label, value) pairs, e.g. ("Départements", "057, 088")."""
+def script_filter_describe(
+    *, script_filter: ScriptFilter, grader_names: bool = False
+) -> list[tuple[str, str]]:
+    """Readable French (label, value) pairs, e.g. ("Départements", "057, 088").
+
+    With `grader_names` (pages: history, statistics, script list) graders are named as the
+    person filter does, « Élodie Lambert » (issue 13, item 11); without it (minutes,
+    explanations, exports) by their identifier, which the payroll and the journal use.
+    """
     pairs: list[tuple[str, str]] = []
     for field in fields(script_filter):
         value = getattr(script_filter, field.name)
         if value in ((), None, ""):
             continue
-        if isinstance(value, tuple):
+        if field.name == "graders" and grader_names:
+            text = ", ".join(_grader_names(value))
+        elif isinstance(value, tuple):
             text = ", ".join(value)
         elif isinstance(value, Decimal):
             text = _decimal_text(value)
@@ -537,3 +546,12 @@ def script_filter_describe(*, script_filter: ScriptFilter) -> list[tuple[str, st
             text = str(value)
         pairs.append((_LABELS[field.name], text))
     return pairs
+
+
+def _grader_names(usernames: tuple[str, ...]) -> list[str]:
+    """Each grader's « first last » name in the filter's order, the username when unnamed."""
+    rows = User.objects.filter(username__in=usernames).values_list(
+        "username", "first_name", "last_name"
+    )
+    names = {username: f"{first} {last}".strip() for username, first, last in rows}
+    return [names.get(username) or username for username in usernames]

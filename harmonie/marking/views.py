@@ -211,7 +211,7 @@ def script_list_page(request: HttpRequest, exam_code: str) -> HttpResponse:
                 "page": page,
                 "options": options,
                 "selected": {key: set(getattr(script_filter, key)) for key in options},
-                "described": script_filter_describe(script_filter=script_filter)
+                "described": script_filter_describe(script_filter=script_filter, grader_names=True)
                 + _yes_no_described(params),
                 "yes_no": [
                     {

@@ -264,7 +264,7 @@ def _qualification_labels(ids: list[int]) -> dict[int, tuple[str, str]]:
 
 def _grader_labels(ids: list[int]) -> dict[int, tuple[str, str]]:
     return {
-        pk: (username, f"{last} {first}".strip() or username)
+        pk: (username, f"{first} {last}".strip() or username)
         for pk, username, first, last in User.objects.filter(pk__in=ids).values_list(
             "pk", "username", "first_name", "last_name"
         )

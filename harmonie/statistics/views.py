@@ -143,7 +143,9 @@ def exam_statistics_page(request: HttpRequest, exam: str) -> HttpResponse:
         "error": error,
         "script_filter": script_filter,
         "locked_only": locked_only,
-        "filter_description": script_filter_describe(script_filter=script_filter),
+        "filter_description": script_filter_describe(
+            script_filter=script_filter, grader_names=True
+        ),
         "filter_fields": [
             _filter_field(key, label, options.get(key, []), getattr(script_filter, key))
             for key, label in FILTER_LABELS.items()

@@ -164,6 +164,31 @@ def work_done_records(*, exam: Exam, academy_id: int) -> list[dict]:
     return [{"grader": row["grader__username"], "scripts": row["scripts"]} for row in graders]
 
 
+def work_done_rows(*, exam: Exam, academy_id: int) -> list[dict]:
+    """The work done of `work_done_records` for the page: each grader by name (issue 13).
+
+    The records sent to the payroll system keep the username; the page shows the person
+    (first then last name, `person` filter), ordered by last then first name.
+    """
+    graders = (
+        Batch.objects.filter(exam=exam, academy_id=academy_id)
+        .values("grader__username", "grader__first_name", "grader__last_name")
+        .annotate(scripts=Count("scripts", filter=Q(locked=True)))
+        .order_by("grader__last_name", "grader__first_name", "grader__username")
+    )
+    return [
+        {
+            "grader": {
+                "username": row["grader__username"],
+                "first_name": row["grader__first_name"],
+                "last_name": row["grader__last_name"],
+            },
+            "scripts": row["scripts"],
+        }
+        for row in graders
+    ]
+
+
 @dataclass(frozen=True)
 class Preview:
     exam: Exam
@@ -175,6 +200,7 @@ class Preview:
     special_marks: dict[str, int]
     frauds: int
     work_done: list[dict]
+    work_done_rows: list[dict]
     locked_batches: int
     batches: int
     in_progress: Validation | None
@@ -238,6 +264,7 @@ def validation_preview(*, exam: Exam, academy_id: int) -> Preview:
         special_marks=special_marks,
         frauds=frauds,
         work_done=work_done_records(exam=exam, academy_id=academy_id),
+        work_done_rows=work_done_rows(exam=exam, academy_id=academy_id),
         locked_batches=batches["locked"],
         batches=batches["total"],
         in_progress=validation_in_progress(exam=exam, academy_id=academy_id),

@@ -103,7 +103,7 @@ def test_minutes_hold_the_session_of_the_commission(generated, client, api_token
         assert expected in flat, expected
     for item in proposal["graders"]:
         assert item["grader"] in flat
-        assert f"Correcteurs : {item['grader']}" in flat
+        assert f"Correcteurs : {item['name']}" in flat  # names one way (issue 13 item 11)
     severity = grader_severity(user=user, exam=exam)
     assert all(row.grader in flat for row in severity.flagged)
     # R-UNIT-2: no candidate number (10 digits) and no script id anywhere.

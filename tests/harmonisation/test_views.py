@@ -111,6 +111,27 @@ def test_history_and_replay(coordinator_client, academy_world):
     assert coordinator_client.get(f"{URL}?replay=99999").status_code == 404
 
 
+def test_history_names_graders_in_the_filters(coordinator_client, academy_world):
+    """R-MASS-11, issue 13 item 11: a scenario filtered on graders shows them in the history
+    by name (« Élodie Lambert »), not by username; the stored filter keeps the username."""
+    user = academy_world["coordinator"]
+    grader = academy_world["locked_batch"].grader
+    grader.first_name, grader.last_name = "Élodie", "Lambert"
+    grader.save(update_fields=["first_name", "last_name"])
+    scenarios = [
+        {"filter": {"graders": [grader.username]}, "action": {"type": "raise", "points": 1}}
+    ]
+    simulation = simulation_create(user=user, exam_code="FRA-ECRIT", scenarios=scenarios)
+    harmonisation = harmonisation_execute(
+        user=user, exam_code="FRA-ECRIT", simulation_id=simulation.pk
+    )
+    page = coordinator_client.get(URL + "historique/").content.decode()
+    table = page[page.index("<table") : page.index("</table>")]
+    assert "Correcteurs : Élodie Lambert" in table
+    assert grader.username not in table
+    assert harmonisation.scenarios.get().filter["graders"] == [grader.username]
+
+
 def test_conformity_page(coordinator_client, academy_world):
     """R-MASS-12: state, then « Rendre conforme »."""
     user = academy_world["coordinator"]

@@ -225,6 +225,20 @@ def test_describe_in_french():
     assert described == [("Départements", "057, 088"), ("Note min.", "10"), ("Partie", "P1")]
 
 
+def test_describe_names_graders_on_pages():
+    """Issue 13 item 11: pages (history, statistics, script list) name graders « first
+    last », in the filter's order; minutes and exports keep the username."""
+    UserFactory(username="corr.lambert.1", grader=True, first_name="Élodie", last_name="Lambert")
+    UserFactory(username="corr.colin.1", grader=True, first_name="Rachid", last_name="Colin")
+    script_filter = ScriptFilter(graders=("corr.lambert.1", "corr.colin.1", "corr.gone"))
+    assert script_filter_describe(script_filter=script_filter, grader_names=True) == [
+        ("Correcteurs", "Élodie Lambert, Rachid Colin, corr.gone")
+    ]
+    assert script_filter_describe(script_filter=script_filter) == [
+        ("Correcteurs", "corr.lambert.1, corr.colin.1, corr.gone")
+    ]
+
+
 def test_harmonisation_only_exam_has_no_part(db):
     """R-MASS-4: harmonisation-only exams filter on the global mark only."""
     exam = ExamFactory(code="PHILO-HO", harmonisation_only=True)

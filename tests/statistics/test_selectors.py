@@ -87,7 +87,7 @@ def test_means_by_school_qualification_and_grader(exam):
     assert graders == [("corr.a", 2, pytest.approx(15)), ("corr.b", 1, pytest.approx(4))]
     assert stats.by_grader[0].as_dict() == {
         "code": "corr.a",
-        "label": "Alpha Sabrina",
+        "label": "Sabrina Alpha",  # first then last name (issue 13 item 11)
         "count": 2,
         "mean": 15.0,
         "std": 5.0,

@@ -18,8 +18,27 @@ def test_preview_page_full(world, coordinator_client):
     assert "Transmission totale" in html
     assert 'data-testid="confirm"' in html
     assert "1 candidat signalé fraudeur" in html
-    assert "corr.dupont" in html
     assert reverse("dashboard:home") in html  # R-ACC-2: the way back
+
+
+def test_preview_work_done_names_graders(world, coordinator_client):
+    """R-VAL-1, issue 13 item 11: the work done lists each grader by name, first then last
+    (« Élodie Lambert »), not by username; the payroll records keep the username."""
+    from harmonie.validation.selectors import validation_preview
+
+    dupont, martin = world["graders"]
+    dupont.first_name, dupont.last_name = "Élodie", "Lambert"
+    dupont.save(update_fields=["first_name", "last_name"])
+    response = coordinator_client.get(reverse("validation:preview", args=["FRA-ECRIT"]))
+    html = response.content.decode()
+    table = html[html.index('data-testid="work-done"') :]
+    table = table[: table.index("</table>")]
+    assert "<td>Élodie Lambert</td>" in table
+    assert "corr.dupont" not in table
+    assert f"<td>{martin.first_name} {martin.last_name}</td>" in table
+    assert "corr.martin" not in table
+    preview = validation_preview(exam=world["exam"], academy_id=world["academy"].pk)
+    assert {row["grader"] for row in preview.work_done} == {"corr.dupont", "corr.martin"}
 
 
 def test_preview_page_partial_lists_reasons(world, coordinator_client):
