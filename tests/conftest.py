@@ -1,6 +1,7 @@
 import pytest
 from django.test import Client
 
+from harmonie.harmonisation.population import population_cache_clear
 from tests.factories import PASSWORD, BatchFactory, ExamFactory, ScriptFactory, UserFactory
 
 
@@ -107,6 +108,15 @@ def browser_login(page):
         page.wait_for_url("**/")
 
     return login
+
+
+@pytest.fixture(autouse=True)
+def _fresh_population_cache():
+    """Test databases reuse ids after a rollback or a flush: never serve another test's
+    loaded population (harmonie.harmonisation.population keeps them per process)."""
+    population_cache_clear()
+    yield
+    population_cache_clear()
 
 
 @pytest.fixture(autouse=True)

@@ -17,7 +17,11 @@ from harmonie.harmonisation.engine import RESET
 from harmonie.harmonisation.models import REASON_CODES, Harmonisation, Scenario, Simulation
 from harmonie.harmonisation.permissions import exam_for_mass_harmonisation
 from harmonie.harmonisation.population import population_load
-from harmonie.harmonisation.scenarios import scenarios_fingerprint, scenarios_parse
+from harmonie.harmonisation.scenarios import (
+    ParsedScenario,
+    scenarios_fingerprint,
+    scenarios_parse,
+)
 from harmonie.harmonisation.simulation import display_mask, population_simulate
 from harmonie.harmonisation.undo import (
     replay_leftover,
@@ -85,12 +89,33 @@ def simulation_create(
                 loaded=loaded, harmonised_after=outcome.is_harmonised, harmonisation=replayed
             ),
         }
+    return _simulation_save(
+        user=user,
+        exam=exam,
+        parsed=parsed,
+        display=display_filter.as_dict(),
+        version=version,
+        result=result,
+    )
+
+
+def _simulation_save(
+    *,
+    user: User,
+    exam: Exam,
+    parsed: list[ParsedScenario],
+    display: dict,
+    version: int,
+    result: dict,
+    undoes: Harmonisation | None = None,
+) -> Simulation:
     return Simulation.objects.create(
         exam=exam,
         academy_id=user.academy_id,
         author=user,
         scenarios=[scenario.as_dict() for scenario in parsed],
-        display=display_filter.as_dict(),
+        display=display,
+        undoes=undoes,
         marks_version=version,
         fingerprint=scenarios_fingerprint(scenarios=parsed),
         result=result,
@@ -133,14 +158,12 @@ def comparison_create(
             outcome, result = population_simulate(loaded=loaded, scenarios=parsed, display=shown)
             finals.append(outcome.final)
             simulations.append(
-                Simulation.objects.create(
+                _simulation_save(
+                    user=user,
                     exam=exam,
-                    academy_id=user.academy_id,
-                    author=user,
-                    scenarios=[scenario.as_dict() for scenario in parsed],
+                    parsed=parsed,
                     display=display_filter.as_dict(),
-                    marks_version=version,
-                    fingerprint=scenarios_fingerprint(scenarios=parsed),
+                    version=version,
                     result=result,
                 )
             )
@@ -180,16 +203,14 @@ def undo_simulation_create(*, user: User, harmonisation_id: Any) -> Simulation:
         loaded=loaded, scenarios=parsed, display=everyone, matches=masks
     )
     result["undo"] = undo_summary(original=original, targets=targets)
-    return Simulation.objects.create(
+    return _simulation_save(
+        user=user,
         exam=exam,
-        academy_id=user.academy_id,
-        author=user,
-        scenarios=[scenario.as_dict() for scenario in parsed],
+        parsed=parsed,
         display={},
-        undoes=original,
-        marks_version=version,
-        fingerprint=scenarios_fingerprint(scenarios=parsed),
+        version=version,
         result=result,
+        undoes=original,
     )
 
 

@@ -8,17 +8,9 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from harmonie.harmonisation.population import population_cache_clear
 from harmonie.harmonisation.services import harmonisation_execute, simulation_create
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture(autouse=True)
-def _fresh_population_cache():
-    population_cache_clear()
-    yield
-    population_cache_clear()
 
 
 def test_viewer_explains_the_mark_and_the_export_carries_it(

@@ -12,7 +12,6 @@ import pytest
 from django.contrib.sessions.models import Session
 
 from harmonie.harmonisation.models import Harmonisation
-from harmonie.harmonisation.population import population_cache_clear
 from harmonie.harmonisation.services import harmonisation_execute, simulation_create
 from harmonie.marking.models import Script
 from tests.factories import PASSWORD, BatchFactory, ScriptFactory
@@ -21,13 +20,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
 EDITOR = "/harmonisation/FRA-ECRIT/"
-
-
-@pytest.fixture(autouse=True)
-def _fresh_population_cache():
-    population_cache_clear()
-    yield
-    population_cache_clear()
 
 
 # The DSFR header script's error at phone width (issue 13, item 4) is another helper's

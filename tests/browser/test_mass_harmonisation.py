@@ -4,18 +4,9 @@ history, replays it as a cancellation and executes that (R-MASS-1..11)."""
 import pytest
 
 from harmonie.harmonisation.models import Harmonisation
-from harmonie.harmonisation.population import population_cache_clear
 from harmonie.marking.models import Script
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture(autouse=True)
-def _fresh_population_cache():
-    """Flushed test databases reuse ids: never serve another test's arrays."""
-    population_cache_clear()
-    yield
-    population_cache_clear()
 
 
 def test_two_scenarios_simulate_execute_replay_cancel(page, browser_login, academy_world, tmp_path):

@@ -5,19 +5,11 @@ compares two versions before executing one (R-FAIR-4)."""
 import pytest
 
 from harmonie.harmonisation.models import Harmonisation
-from harmonie.harmonisation.population import population_cache_clear
 from harmonie.harmonisation.services import harmonisation_execute, simulation_create
 from harmonie.marking.models import Script
 from harmonie.marking.services import script_marking_update
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture(autouse=True)
-def _fresh_population_cache():
-    population_cache_clear()
-    yield
-    population_cache_clear()
 
 
 def test_exact_undo_after_a_unit_edit(page, browser_login, academy_world, tmp_path):
