@@ -56,6 +56,17 @@ def api_token(client):
     return make
 
 
+def console_errors(page) -> list[str]:
+    """Every console error and uncaught exception of a browser page, as it happens: a test
+    asserts the list is empty (issue 13: no console error on any page)."""
+    errors: list[str] = []
+    page.on(
+        "console", lambda message: errors.append(message.text) if message.type == "error" else None
+    )
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    return errors
+
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",

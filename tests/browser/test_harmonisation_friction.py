@@ -14,6 +14,7 @@ from django.contrib.sessions.models import Session
 from harmonie.harmonisation.models import Harmonisation
 from harmonie.harmonisation.services import harmonisation_execute, simulation_create
 from harmonie.marking.models import Script
+from tests.conftest import console_errors
 from tests.factories import PASSWORD, BatchFactory, ScriptFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -22,34 +23,12 @@ AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.m
 EDITOR = "/harmonisation/FRA-ECRIT/"
 
 
-# The DSFR header script's error at phone width (issue 13, item 4) is another helper's
-# fix; every other console error fails these tests.
-DSFR_HEADER_ERROR = "Cannot read properties of null (reading 'innerHTML')"
-
-
-def _console_error(errors: list[str], message) -> None:
-    if message.type != "error":
-        return
-    if DSFR_HEADER_ERROR in message.text and "dsfr" in (message.location or {}).get("url", ""):
-        return
-    errors.append(message.text)
-
-
-def _page_error(errors: list[str], error) -> None:
-    if DSFR_HEADER_ERROR in str(error) and "dsfr" in (error.stack or ""):
-        return
-    errors.append(str(error))
-
-
 @pytest.fixture
 def watched(page):
     """The page with axe-core loaded (init script, outside the CSP) and its console errors."""
     page.context.add_init_script(path=str(AXE))
-    errors: list[str] = []
-    page.on("console", lambda message: _console_error(errors, message))
-    page.on("pageerror", lambda error: _page_error(errors, error))
     page.on("dialog", lambda dialog: dialog.accept())
-    page.errors = errors
+    page.errors = console_errors(page)
     return page
 
 

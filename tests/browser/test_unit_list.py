@@ -12,6 +12,7 @@ import pytest
 from playwright.sync_api import expect
 
 from harmonie.marking.models import Script
+from tests.conftest import console_errors
 from tests.factories import (
     CandidateFactory,
     DepartmentFactory,
@@ -20,24 +21,6 @@ from tests.factories import (
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def _console_errors(page) -> list[str]:
-    """Console errors and uncaught exceptions of the page, except the DSFR header set-up
-    one that issue 13 item 4 fixes elsewhere (`dsfr.module.min.js`)."""
-    errors: list[str] = []
-
-    def console(message) -> None:
-        if message.type == "error" and "dsfr" not in (message.location or {}).get("url", ""):
-            errors.append(message.text)
-
-    def uncaught(error) -> None:
-        if "dsfr" not in (error.stack or ""):
-            errors.append(str(error))
-
-    page.on("console", console)
-    page.on("pageerror", uncaught)
-    return errors
 
 
 def _demo_like(world) -> dict:
@@ -68,7 +51,7 @@ def _count(page) -> str:
 def test_filters_state_the_whole_form_each_time(page, browser_login, academy_world):
     """Issue 13 item 1 (R-UNIT-3): choosing 057 then only 088 shows 088 alone, clearing
     shows all, min then max keeps both; the URL says the same filter."""
-    errors = _console_errors(page)
+    errors = console_errors(page)
     _demo_like(academy_world)
     browser_login(academy_world["coordinator"])
     page.goto("/copies/epreuve/FRA-ECRIT/")
@@ -112,7 +95,7 @@ def test_every_column_sorts_pages_back_and_filters_yes_no(
     too, special marks last both ways; « Page précédente » and « page n sur m »;
     « harmonisé » and « conforme » filters, followed by the export links; headers on one
     line."""
-    errors = _console_errors(page)
+    errors = console_errors(page)
     world = academy_world
     made = _demo_like(world)
     raised = made["088"][1]  # 3 + 2 = 5

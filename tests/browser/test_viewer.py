@@ -13,26 +13,9 @@ from playwright.sync_api import expect
 
 from harmonie.marking.models import Script
 from harmonie.referential.scans import scan_render
+from tests.conftest import console_errors
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def _console_errors(page) -> list[str]:
-    """Console errors and uncaught exceptions, except the DSFR header set-up one that
-    issue 13 item 4 fixes elsewhere (`dsfr.module.min.js`)."""
-    errors: list[str] = []
-
-    def console(message) -> None:
-        if message.type == "error" and "dsfr" not in (message.location or {}).get("url", ""):
-            errors.append(message.text)
-
-    def uncaught(error) -> None:
-        if "dsfr" not in (error.stack or ""):
-            errors.append(str(error))
-
-    page.on("console", console)
-    page.on("pageerror", uncaught)
-    return errors
 
 
 @pytest.fixture
@@ -53,7 +36,7 @@ def test_over_maximum_is_flagged_at_once_and_comma_everywhere(page, browser_logi
     """Issue 13 item 6 (R-UNIT-4): Q1 is on 4; « 5 » puts its field in the DSFR error
     state with a French message, the totals show « — », saving sends nothing; « 2.5 »
     and « 2,5 » are both accepted and shown « 2,5 »."""
-    errors = _console_errors(page)
+    errors = console_errors(page)
     first = scanned["scripts"][0]
     browser_login(scanned["coordinator"])
     page.goto(f"/copies/{first.public_id}/")
@@ -129,7 +112,7 @@ def test_annotation_by_keyboard_and_arrows_scroll_the_page(page, browser_login, 
     """Issue 13 item 6 (R-UNIT-4): an annotation is placed without the mouse (type,
     position, text, « Ajouter »); in the page area the arrows scroll the page and the
     script stays; outside it, j / → still open the next script."""
-    errors = _console_errors(page)
+    errors = console_errors(page)
     first, second = scanned["scripts"][0], scanned["scripts"][1]
     browser_login(scanned["coordinator"])
     page.goto(f"/copies/{first.public_id}/?sort=mark")
