@@ -177,6 +177,9 @@ class HarmonisationOut(Schema):
     cancels: int | None
     cancels_harmonisation: LinkOut | None
     cancelled_by: LinkOut | None
+    undoable: bool = Field(
+        False, description="Une annulation exacte a quelque chose à faire (R-MASS-14)"
+    )
     scenarios: list[ScenarioOut]
     replay: list[dict]
 

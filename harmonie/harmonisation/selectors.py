@@ -13,6 +13,7 @@ from harmonie.harmonisation.models import REASON_CODES, Harmonisation, Simulatio
 from harmonie.harmonisation.permissions import exam_for_mass_harmonisation
 from harmonie.harmonisation.population import population_load, scenario_mask
 from harmonie.harmonisation.scenarios import action_label, scenarios_parse
+from harmonie.harmonisation.undo import undo_possible
 from harmonie.marking.filters import script_filter_describe, script_filter_parse
 from harmonie.marking.models import Script
 from harmonie.referential.models import Exam
@@ -152,6 +153,7 @@ def harmonisation_as_dict(*, harmonisation: Harmonisation, user: User) -> dict:
         "cancels": harmonisation.cancels_id,
         "cancels_harmonisation": _link(harmonisation.cancels),
         "cancelled_by": _link(cancelled_by),
+        "undoable": cancelled_by is None and undo_possible(harmonisation=harmonisation),
         "scenarios": [scenario.as_dict() for scenario in scenarios],
         "replay": [scenario.replay() for scenario in scenarios],
     }

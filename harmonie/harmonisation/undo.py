@@ -18,18 +18,31 @@ from harmonie.harmonisation.scenarios import ParsedScenario, scenarios_parse
 from harmonie.referential.models import Exam
 
 
-def undo_targets(*, harmonisation: Harmonisation) -> dict[int, list[int]]:
-    """Script ids still carrying the harmonisation's delta, by scenario position."""
+def _carried(*, harmonisation: Harmonisation):
     later = HarmonisationEffect.objects.filter(
         script=OuterRef("script"), harmonisation_id__gt=harmonisation.pk
     )
-    rows = (
+    return (
         HarmonisationEffect.objects.filter(harmonisation=harmonisation)
         .exclude(delta=0)
         .filter(script__is_harmonised=True, script__delta=F("delta"))
         .filter(~Exists(later))
-        .values_list("scenario_position", "script_id")
     )
+
+
+def undo_possible(*, harmonisation: Harmonisation) -> bool:
+    """Whether an exact undo has anything to do: not a cancellation, not undone yet, and
+    some script still carries the harmonisation's delta (the history offers it then)."""
+    if harmonisation.is_cancellation:
+        return False
+    if Harmonisation.objects.filter(cancels=harmonisation).exists():
+        return False
+    return _carried(harmonisation=harmonisation).exists()
+
+
+def undo_targets(*, harmonisation: Harmonisation) -> dict[int, list[int]]:
+    """Script ids still carrying the harmonisation's delta, by scenario position."""
+    rows = _carried(harmonisation=harmonisation).values_list("scenario_position", "script_id")
     targets: dict[int, list[int]] = {}
     for position, script_id in rows:
         targets.setdefault(position, []).append(script_id)

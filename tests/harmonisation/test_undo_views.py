@@ -5,6 +5,7 @@ import pytest
 
 from harmonie.harmonisation.forms import draft_encode
 from harmonie.harmonisation.models import Harmonisation
+from harmonie.harmonisation.selectors import harmonisation_get
 from harmonie.harmonisation.services import harmonisation_execute, simulation_create
 from harmonie.marking.models import Script
 from tests.conftest import login_client
@@ -128,3 +129,18 @@ def test_draft_in_the_address_loads_the_editor(academy_world):
     assert f'value="{grader}" selected' in html or f'value="{grader}"  selected' in html
     assert not Harmonisation.objects.exists()
     assert client.get(f"{URL}?draft=%%%").status_code == 400
+
+
+def test_history_offers_no_undo_once_nothing_carries_the_harmonisation(academy_world, executed):
+    """R-MASS-14: after the seed's replayed cancellation brought every script back, the
+    history no longer offers an exact undo that would have nothing to do."""
+    user = academy_world["coordinator"]
+    client = login_client(user)
+    assert harmonisation_get(user=user, harmonisation_id=executed.pk)["undoable"] is True
+    simulation = simulation_create(
+        user=user, exam_code="FRA-ECRIT", scenarios=[{"filter": {}, "action": {"type": "reset"}}]
+    )
+    harmonisation_execute(user=user, exam_code="FRA-ECRIT", simulation_id=simulation.pk)
+    history = client.get(URL + "historique/").content.decode()
+    assert "Annuler cette harmonisation" not in history
+    assert harmonisation_get(user=user, harmonisation_id=executed.pk)["undoable"] is False
