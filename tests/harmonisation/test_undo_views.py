@@ -78,6 +78,8 @@ def test_simulation_fragment_shows_crossings_and_asks_for_a_reason(academy_world
         URL + "simulation/", {"s0-action": "raise", "s0-points": "2"}
     ).content.decode()
     assert "Franchissements de seuils" in html
+    # Issue 13 item 11: means written one way, two decimals with a comma.
+    assert "Moyenne : 13,17 avant, 14,17 après." in html
     assert 'data-threshold="16"' in html
     assert "Motif de l'harmonisation" in html
     assert "Difficulté du sujet" in html
