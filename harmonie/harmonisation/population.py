@@ -64,6 +64,9 @@ class LoadedPopulation:
     step: int
     leaves: dict[str, np.ndarray] = field(default_factory=dict)
     part_leaves: dict[str, list[str]] = field(default_factory=dict)
+    # Anonymous script ids read so far (threshold crossings name them): the population
+    # stays cached per marks version, so each id is read from the database once.
+    public_ids: dict[int, str] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return int(self.ids.shape[0])

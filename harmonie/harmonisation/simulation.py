@@ -38,16 +38,17 @@ def exam_thresholds(*, exam: Exam) -> list[Decimal]:
     return [Decimal(str(t)) for t in configured if 0 < Decimal(str(t)) <= exam.max_mark]
 
 
-def _public_ids(*, pks: np.ndarray) -> dict[int, str]:
-    found: dict[int, str] = {}
-    values = [int(pk) for pk in pks]
-    for start in range(0, len(values), _IDS_CHUNK):
-        found.update(
-            Script.objects.filter(pk__in=values[start : start + _IDS_CHUNK]).values_list(
+def _public_ids(*, loaded: LoadedPopulation, pks: np.ndarray) -> dict[int, str]:
+    """The anonymous ids of `pks`, read once per loaded population (R-FAIR-3)."""
+    known = loaded.public_ids
+    missing = [int(pk) for pk in pks if int(pk) not in known]
+    for start in range(0, len(missing), _IDS_CHUNK):
+        known.update(
+            Script.objects.filter(pk__in=missing[start : start + _IDS_CHUNK]).values_list(
                 "pk", "public_id"
             )
         )
-    return found
+    return known
 
 
 def _crossings(
@@ -64,7 +65,7 @@ def _crossings(
     moved = np.zeros(len(loaded), dtype=bool)
     for crossing in crossings:
         moved |= crossing.up | crossing.down
-    names = _public_ids(pks=loaded.ids[moved]) if moved.any() else {}
+    names = _public_ids(loaded=loaded, pks=loaded.ids[moved]) if moved.any() else {}
     return [
         {
             "threshold": float(threshold),
