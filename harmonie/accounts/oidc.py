@@ -28,7 +28,7 @@ from mozilla_django_oidc.auth import OIDCAuthenticationBackend
 from mozilla_django_oidc.utils import import_from_settings
 
 from harmonie.accounts.models import User
-from harmonie.audit.services import audit_log
+from harmonie.accounts.signals import sign_in_event
 
 LOGGER = logging.getLogger(__name__)
 
@@ -279,12 +279,12 @@ def oidc_refusal_message(*, refusal: OidcRefusal) -> tuple[int, str]:
 def oidc_refusal_record(*, refusal: OidcRefusal) -> None:
     """Journal a refused sign-in: the reason and the claimed identity, never a token."""
     user = refusal.user
-    audit_log(
-        actor=user,
+    sign_in_event.send(
+        sender=OidcRefusal,
+        user=user,
         action="auth.oidc_refused",
         target_type="user" if user else "identity",
         target_id=(user.username if user else refusal.identity or "-")[:64],
-        academy=user.academy if user else None,
         after={
             "reason": refusal.reason,
             "claim": settings.OIDC_USER_CLAIM,
@@ -298,12 +298,12 @@ def oidc_refusal_record(*, refusal: OidcRefusal) -> None:
 def oidc_login_record(*, request: HttpRequest, user: User) -> None:
     """Journal a sign-in and start the Harmonie session's own clock."""
     request.session[SESSION_ENDS_AT] = time.time() + settings.OIDC_SESSION_TTL_SECONDS
-    audit_log(
-        actor=user,
+    sign_in_event.send(
+        sender=User,
+        user=user,
         action="auth.oidc_login",
         target_type="user",
         target_id=user.username,
-        academy=user.academy,
         after={"claim": settings.OIDC_USER_CLAIM, "provider": settings.OIDC_PROVIDER_NAME},
     )
 
@@ -335,21 +335,21 @@ def oidc_logout_url(*, request: HttpRequest) -> str | None:
 
 
 def oidc_logout_record(*, user: User) -> None:
-    audit_log(
-        actor=user,
+    sign_in_event.send(
+        sender=User,
+        user=user,
         action="auth.oidc_logout",
         target_type="user",
         target_id=user.username,
-        academy=user.academy,
         after={"provider": settings.OIDC_PROVIDER_NAME},
     )
 
 
 def oidc_session_expiry_record(*, user: User) -> None:
-    audit_log(
-        actor=user,
+    sign_in_event.send(
+        sender=User,
+        user=user,
         action="auth.oidc_session_expired",
         target_type="user",
         target_id=user.username,
-        academy=user.academy,
     )
