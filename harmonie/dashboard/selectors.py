@@ -1,14 +1,15 @@
 """What the dashboard shows: the user's exams, their counts and the entries to each screen."""
 
 from dataclasses import dataclass
-from importlib import import_module
 from typing import Any
 
 from django.urls import NoReverseMatch, reverse
 
 from harmonie.accounts.models import Role, User
 from harmonie.accounts.permissions import exam_abilities
+from harmonie.harmonisation.selectors import harmonisation_count
 from harmonie.referential.selectors import ExamSummary, exam_summaries
+from harmonie.validation.selectors import validation_first, validation_last
 
 # (ability, URL name, French label, icon): the screens reachable from the dashboard
 # (R-ACC-2). A screen whose URL is not there yet is shown as coming soon.
@@ -53,25 +54,17 @@ def _url(name: str, exam_code: str) -> str | None:
 
 
 def _extra_counts(*, user: User, summary: ExamSummary) -> dict[str, Any]:
-    """Counts owned by other apps (harmonisations, last validation), when they exist."""
-    extra: dict[str, Any] = {}
+    """Counts owned by other apps: harmonisations and the last validation."""
+    academy_id = _academy_id(user)
     if user.role == Role.SCHOOL:
         # A school has no batches nor harmonisations to follow: what it can do, and since
         # when (R-VAL-7: the download exists from the first validation on).
-        from harmonie.validation.selectors import validation_first
-
-        first = validation_first(exam=summary.exam, academy_id=_academy_id(user))
+        first = validation_first(exam=summary.exam, academy_id=academy_id)
         return {"school": True, "first_validation": first}
-    for module_name, function_name, key in (
-        ("harmonie.harmonisation.selectors", "harmonisation_count", "harmonisations"),
-        ("harmonie.validation.selectors", "validation_last", "last_validation"),
-    ):
-        try:
-            function = getattr(import_module(module_name), function_name)
-        except (ImportError, AttributeError):
-            continue
-        extra[key] = function(exam=summary.exam, academy_id=_academy_id(user))
-    return extra
+    return {
+        "harmonisations": harmonisation_count(exam=summary.exam, academy_id=academy_id),
+        "last_validation": validation_last(exam=summary.exam, academy_id=academy_id),
+    }
 
 
 def _academy_id(user: User) -> int | None:
