@@ -6,7 +6,7 @@ import re
 import pytest
 
 from harmonie.accounts.models import User
-from harmonie.referential.importer import session_import
+from harmonie.marking.session_import import session_import
 from harmonie.referential.session_file import SessionFileError
 from tests.referential.session_data import session_data, session_write
 

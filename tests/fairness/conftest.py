@@ -6,8 +6,8 @@ import json
 import pytest
 
 from harmonie.accounts.models import User
+from harmonie.marking.session_import import session_import
 from harmonie.referential.generator import grader_offsets, session_generate
-from harmonie.referential.importer import session_import
 
 CANDIDATES = 2000
 SEED = 14

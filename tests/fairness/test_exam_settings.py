@@ -4,7 +4,7 @@ from decimal import Decimal
 
 import pytest
 
-from harmonie.referential.importer import session_import
+from harmonie.marking.session_import import session_import
 from harmonie.referential.models import Exam
 from harmonie.referential.session_file import SessionFileError
 from tests.referential.session_data import session_data, session_write

@@ -11,6 +11,7 @@ import pypdfium2
 import pytest
 from django.core.management import call_command
 
+from harmonie.marking.session_file import KnownScripts, session_file_check
 from harmonie.referential.generator import (
     DEMO_PASSWORD,
     academy_count,
@@ -18,7 +19,7 @@ from harmonie.referential.generator import (
     session_write,
 )
 from harmonie.referential.scans import scan_render, scans_write
-from harmonie.referential.session_file import KnownKeys, session_file_validate
+from harmonie.referential.session_file import KnownKeys
 
 CANDIDATES = 2000
 SEED = 7
@@ -92,7 +93,9 @@ def test_generated_session_passes_import_validation() -> None:
     """API.md §1: the importer's validation accepts the file as a whole."""
     for candidates in (1, 37, 1200):
         data = session_generate(candidates=candidates, seed=2)
-        session_file_validate(data=data, base_dir=Path("."), known=KnownKeys())
+        session_file_check(
+            data=data, base_dir=Path("."), known=KnownKeys(), known_scripts=KnownScripts()
+        )
 
 
 def test_academies_scale_with_candidates(session: dict) -> None:

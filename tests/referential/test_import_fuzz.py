@@ -9,7 +9,7 @@ from django.db import transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from harmonie.referential.importer import session_import
+from harmonie.marking.session_import import session_import
 from harmonie.referential.session_file import SessionFileError
 from tests.referential.session_data import session_data, session_write
 from tests.referential.test_import_session import table_counts

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from harmonie.referential.importer import session_import
+from harmonie.marking.session_import import session_import
 from harmonie.referential.session_file import SessionFileError
 from tests.referential.session_data import session_data, session_write
 from tests.referential.test_import_fuzz import _fingerprint

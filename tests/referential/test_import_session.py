@@ -8,7 +8,7 @@ from django.core.management import CommandError, call_command
 from harmonie.accounts.models import User
 from harmonie.audit.models import AuditEntry
 from harmonie.marking.models import Batch, Script
-from harmonie.referential.importer import session_import
+from harmonie.marking.session_import import session_import
 from harmonie.referential.models import Candidate, Exam, Part, Registration
 from harmonie.referential.session_file import SessionFileError
 from tests.referential.session_data import session_data, session_write

@@ -23,7 +23,7 @@ from harmonie.marking.fingerprint import marking_fingerprint
 from harmonie.marking.models import Script, ScriptVersion
 from harmonie.marking.selectors import script_history
 from harmonie.marking.services import script_marking_update
-from harmonie.referential.importer import ImportConflict, session_import
+from harmonie.marking.session_import import ImportConflict, session_import
 from harmonie.referential.models import AcademyMarksVersion, Exam, School
 from tests.referential.session_data import session_data, session_write
 
@@ -386,7 +386,7 @@ def test_migration_takes_todays_marking_as_imported_unless_edited(tmp_path):
 def test_conflict_lines_say_what_differs_in_french():
     """R-TRUST-2: each refused script says what Harmonie holds and what the file brings:
     the note (or special mark), each leaf that differs, the annotations."""
-    from harmonie.referential.import_marking import marking_differences_describe
+    from harmonie.marking.import_guard import marking_differences_describe
 
     def state(marks, special=None, initial=None, annotations=()):
         return {

@@ -1,6 +1,7 @@
 """What an import may do to a script's marking (R-TRUST-2): the fingerprint of what the
 last import brought, the conflicts of a file with work done in Harmonie and their French
-description. No write here: `importer._write_scripts` applies what these decide.
+description. No write here: `harmonie.marking.imports.scripts_import` applies what these
+decide.
 """
 
 from collections.abc import Iterable

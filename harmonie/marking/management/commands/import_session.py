@@ -3,12 +3,9 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from harmonie.referential.importer import (
-    ImportConflict,
-    session_exists,
-    session_file_code,
-    session_import,
-)
+from harmonie.marking.import_guard import ImportConflict
+from harmonie.marking.session_import import session_import
+from harmonie.referential.importer import session_exists, session_file_code
 from harmonie.referential.session_file import SessionFileError
 
 
