@@ -82,14 +82,15 @@ def measure(candidates: int, repeat: int) -> list[str]:
     from django.test.utils import CaptureQueriesContext
 
     from harmonie.accounts.models import Role, User
-    from harmonie.marking.filters import script_filter_parse
     from harmonie.marking.models import Script
+    from harmonie.marking.permissions import scripts_in_scope
     from harmonie.marking.selectors import (
         _cursor_encode,
         _sorted,
         unit_scripts_filtered,
     )
     from harmonie.referential.models import Exam
+    from harmonie.scriptfilter import ScriptFilter, script_filter_parse
 
     exam = Exam.objects.get(code="FRA-ECRIT")
     top = (
@@ -119,11 +120,11 @@ def measure(candidates: int, repeat: int) -> list[str]:
     data: dict[str, list[str]] = {}
     for key, value in query:
         data.setdefault(key, []).append(value)
-    script_filter = script_filter_parse(data=data, exam=exam, user=user)
+    script_filter = script_filter_parse(
+        data=data, exam=exam, user=user, scripts=scripts_in_scope(user=user, exam=exam)
+    )
 
     def deep_cursor(sort: str, with_filter: bool) -> tuple[str, int]:
-        from harmonie.marking.filters import ScriptFilter
-
         chosen = script_filter if with_filter else ScriptFilter()
         base = unit_scripts_filtered(user=user, exam=exam, script_filter=chosen)
         total = base.count()

@@ -26,10 +26,10 @@ from harmonie.explanation.rules import (
     explanation_build,
 )
 from harmonie.harmonisation.models import Harmonisation, HarmonisationEffect, Scenario
-from harmonie.marking.filters import ScriptFilter, script_filter_describe
 from harmonie.marking.models import Script, ScriptVersion
 from harmonie.marking.selectors import ListParams, script_rows, unit_scripts_ordered
 from harmonie.referential.models import Exam, ExamKind, Part
+from harmonie.scriptfilter import ScriptFilter, script_filter_describe
 
 _SCRIPT_FIELDS = (
     "pk",

@@ -2,14 +2,19 @@
 the filters of a scenario as the history shows them and as a sentence says them."""
 
 from collections.abc import Mapping
-from dataclasses import fields
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from django.utils import timezone
 
-from harmonie.marking.filters import LIST_KEYS, ScriptFilter, script_filter_describe
+from harmonie.scriptfilter import (
+    FILTER_KEYS,
+    LIST_KEYS,
+    LISTS,
+    ScriptFilter,
+    script_filter_describe,
+)
 
 MINUS = "\u2212"  # read « moins » by screen readers, unlike a hyphen
 
@@ -24,17 +29,6 @@ REASON_LABELS: dict[str, str] = {
 }
 SPECIAL_MARK_LABELS: dict[str, str] = {"AB": "absent", "CB": "copie blanche"}
 
-# The noun of each list filter in a sentence, singular and plural.
-_FILTER_NOUNS: dict[str, tuple[str, str]] = {
-    "departments": ("département", "départements"),
-    "schools": ("établissement", "établissements"),
-    "class_groups": ("division", "divisions"),
-    "qualifications": ("qualification", "qualifications"),
-    "juries": ("jury", "jurys"),
-    "graders": ("correcteur", "correcteurs"),
-    "batches": ("lot", "lots"),
-    "subjects": ("sujet", "sujets"),
-}
 _MARK_KEYS = ("mark_min", "mark_max")
 
 
@@ -77,17 +71,13 @@ def filter_description(data: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
     """(label, value) pairs as the history page shows them (`script_filter_describe`),
     marks with a decimal comma."""
     script_filter = _script_filter(data)
-    present = [
-        f.name
-        for f in fields(script_filter)
-        if getattr(script_filter, f.name) not in ((), None, "")
-    ]
+    present = [key for key, _value in script_filter.items()]
     pairs = script_filter_describe(script_filter=script_filter)
     described = tuple(
         (label, value.replace(".", ",") if key in _MARK_KEYS else value)
         for key, (label, value) in zip(present, pairs, strict=True)
     )
-    known = set(LIST_KEYS) | set(_MARK_KEYS) | {"mark_part"}
+    known = set(FILTER_KEYS)
     extra = tuple((str(key), str(value)) for key, value in data.items() if key not in known)
     return described + extra
 
@@ -101,7 +91,7 @@ def filter_terms(data: Mapping[str, Any]) -> tuple[str, ...]:
         if not values:
             continue
         ((_label, text),) = script_filter_describe(script_filter=ScriptFilter(**{key: values}))
-        singular, plural = _FILTER_NOUNS[key]
+        singular, plural = LISTS[key].nouns
         terms.append(f"{singular if len(values) == 1 else plural} {text}")
     subject = f"note de la partie {script_filter.mark_part}" if script_filter.mark_part else "note"
     low, high = script_filter.mark_min, script_filter.mark_max
@@ -111,6 +101,6 @@ def filter_terms(data: Mapping[str, Any]) -> tuple[str, ...]:
         terms.append(f"{subject} ≥ {mark_text(low)}")
     elif high is not None:
         terms.append(f"{subject} ≤ {mark_text(high)}")
-    known = set(LIST_KEYS) | set(_MARK_KEYS) | {"mark_part"}
+    known = set(FILTER_KEYS)
     terms.extend(f"{key} {value}" for key, value in data.items() if key not in known and value)
     return tuple(terms)

@@ -26,8 +26,8 @@ from harmonie.harmonisation.engine import to_cents
 from harmonie.harmonisation.models import Harmonisation, HarmonisationEffect
 from harmonie.harmonisation.population import population_load
 from harmonie.harmonisation.selectors import harmonisation_as_dict
-from harmonie.marking.filters import ScriptFilter
 from harmonie.referential.models import Academy, Exam
+from harmonie.scriptfilter import ScriptFilter
 from harmonie.statistics.rules import histogram_compute, summary_compute
 from harmonie.validation.models import DeliveryMessage, Validation
 

@@ -21,14 +21,14 @@ from django.db.models.functions import Cast, Coalesce, Round
 from harmonie.accounts.models import User
 from harmonie.errors import InvalidInput
 from harmonie.fairness.rules import LENIENT, grader_effects_fit, proposal_action
-from harmonie.harmonisation.population import exam_part_leaves
-from harmonie.marking.filters import (
+from harmonie.referential.models import Exam, Part
+from harmonie.referential.scheme import exam_part_leaves
+from harmonie.scriptfilter import (
     ScriptFilter,
     cache_key,
     marks_cache_head,
     part_mark_expression,
 )
-from harmonie.referential.models import Exam, Part
 from harmonie.statistics.selectors import statistics_filter_parse, statistics_scripts
 
 PART_KEY = "part"
@@ -218,7 +218,7 @@ def _marks_table(*, user: User, exam: Exam, query: SeverityQuery) -> np.ndarray:
         locked_only=query.locked_only,
     ).filter(grader_id__isnull=False, special_mark__isnull=True, initial_mark__isnull=False)
     if query.part is not None:
-        _leaves, under = exam_part_leaves(exam=exam)
+        _leaves, under = exam_part_leaves(exam_id=exam.pk)
         mark: Any = part_mark_expression(leaf_codes=under[query.part])
     else:
         mark = F("final_mark" if query.basis == FINAL else "initial_mark")

@@ -14,8 +14,16 @@ from harmonie.accounts.models import User
 from harmonie.errors import InvalidInput
 from harmonie.harmonisation.models import REASON_CODES
 from harmonie.harmonisation.scenarios import scenario_filter_keys
-from harmonie.marking.filters import LIST_KEYS, ScriptFilter, filter_options, script_filter_parse
+from harmonie.marking.permissions import scripts_in_scope
 from harmonie.referential.models import Exam, Part
+from harmonie.scriptfilter import (
+    LIST_KEYS,
+    LISTS,
+    MARK_KEYS,
+    ScriptFilter,
+    filter_options,
+    script_filter_parse,
+)
 
 _SCENARIO_FIELD = re.compile(r"^s(\d+)-")
 
@@ -27,14 +35,10 @@ BLOCKS_HARMONISATION_ONLY = (
     ("Contexte", ("departments", "schools", "class_groups")),
     ("Candidats", ("qualifications", "juries")),
 )
-LABELS = {
-    "departments": "Départements",
-    "schools": "Établissements d'inscription",
-    "class_groups": "Divisions de classe",
-    "qualifications": "Qualifications présentées",
-    "juries": "Jurys",
-    "graders": "Correcteurs",
-    "batches": "Lots",
+# The widgets' labels, from the filter table; a scenario picks candidates by the school
+# they registered in.
+LABELS = {key: row.field_label for key, row in LISTS.items()} | {
+    "schools": "Établissements d'inscription"
 }
 DISPLAY_KEYS = ("departments", "schools", "qualifications")
 
@@ -46,7 +50,7 @@ def scenario_from_post(*, data: QueryDict, index: int) -> dict:
         values = [value for value in data.getlist(prefix + key) if value]
         if values:
             raw_filter[key] = values
-    for key in ("mark_min", "mark_max", "mark_part"):
+    for key in MARK_KEYS:
         value = (data.get(prefix + key) or "").strip()
         if value:
             raw_filter[key] = value
@@ -85,13 +89,18 @@ def scenario_context(*, user: User, exam: Exam, scenario: dict, index: int) -> d
         for key, value in (scenario.get("filter") or {}).items()
         if key in scenario_filter_keys(exam=exam)
     }
+    scripts = scripts_in_scope(user=user, exam=exam)
     try:
-        parsed = script_filter_parse(data=raw_filter, exam=exam, user=user)
+        parsed = script_filter_parse(data=raw_filter, exam=exam, user=user, scripts=scripts)
     except InvalidInput:
         parsed = ScriptFilter()
     shown = BLOCKS_MARKED if exam.is_marked else BLOCKS_HARMONISATION_ONLY
     options = filter_options(
-        user=user, exam=exam, script_filter=parsed, keys=tuple(k for _, keys in shown for k in keys)
+        user=user,
+        exam=exam,
+        scripts=scripts,
+        script_filter=parsed,
+        keys=tuple(k for _, keys in shown for k in keys),
     )
     blocks = []
     for title, keys in shown:
@@ -127,7 +136,13 @@ def exam_parts(*, exam: Exam) -> list[dict]:
 
 
 def display_options(*, user: User, exam: Exam) -> list[dict]:
-    options = filter_options(user=user, exam=exam, script_filter=ScriptFilter(), keys=DISPLAY_KEYS)
+    options = filter_options(
+        user=user,
+        exam=exam,
+        scripts=scripts_in_scope(user=user, exam=exam),
+        script_filter=ScriptFilter(),
+        keys=DISPLAY_KEYS,
+    )
     return [
         {"key": key, "label": LABELS.get(key, key), "options": options[key]} for key in DISPLAY_KEYS
     ]

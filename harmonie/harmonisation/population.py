@@ -2,9 +2,10 @@
 into boolean masks over them (R-MASS-4, R-MASS-6, R-MASS-8).
 
 One query reads every column the engine needs as integers (marks in cents, leaf marks
-of the scheme included); filters are then evaluated in numpy, with the same semantics as
-the shared SQL `scripts_filter` (a part's mark is the sum of its leaves as marked). The
-loaded arrays are kept per marks version (see `population_load`) and never mutated.
+of the scheme included); filters are then evaluated in numpy by the filter table's
+`script_filter_mask`, with the same semantics as the SQL `scripts_filter` (a part's mark
+is the sum of its leaves as marked). The loaded arrays are kept per marks version (see
+`population_load`) and never mutated.
 """
 
 import threading
@@ -17,32 +18,15 @@ from django.db.models import Count, DecimalField, F, IntegerField, Max, Value
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast, Coalesce, Round
 
-from harmonie.accounts.models import User
 from harmonie.harmonisation.engine import Population, to_cents
-from harmonie.marking.filters import ScriptFilter
-from harmonie.marking.models import Batch, Script
-from harmonie.referential.models import (
-    ClassGroup,
-    Department,
-    Exam,
-    Jury,
-    Part,
-    Qualification,
-    School,
-    Subject,
-)
+from harmonie.marking.models import Script
+from harmonie.referential.models import Exam
+from harmonie.referential.scheme import exam_part_leaves
 from harmonie.referential.versions import academy_marks_version
+from harmonie.scriptfilter import LIST_TABLE, ScriptFilter, script_filter_mask
 
-_COLUMNS = (
-    "department_id",
-    "school_id",
-    "class_group_id",
-    "qualification_id",
-    "jury_id",
-    "grader_id",
-    "batch_id",
-    "subject_id",
-)
+# The Script column of every list key of the filter table, loaded as ids.
+_COLUMNS = tuple(row.column for row in LIST_TABLE)
 
 
 def _cents(field: str) -> Coalesce:
@@ -81,24 +65,6 @@ def _leaf_cents(code: str) -> Coalesce:
     return Coalesce(Cast(Round(mark * 100), IntegerField()), Value(0))
 
 
-def exam_part_leaves(*, exam: Exam) -> tuple[list[str], dict[str, list[str]]]:
-    """The scheme's leaf codes, and for every part code the leaves under it."""
-    parts = list(
-        Part.objects.filter(exam=exam).order_by("position").values("pk", "parent_id", "code")
-    )
-    children: dict[int | None, list[dict]] = {}
-    for part in parts:
-        children.setdefault(part["parent_id"], []).append(part)
-
-    def leaves_of(part: dict) -> list[str]:
-        below = children.get(part["pk"], [])
-        return [part["code"]] if not below else [c for child in below for c in leaves_of(child)]
-
-    under = {part["code"]: leaves_of(part) for part in parts}
-    leaves = [part["code"] for part in parts if part["pk"] not in children]
-    return leaves, under
-
-
 # Loaded populations by (exam, academy, marks version, count, last id): the counts, the
 # simulation and its re-runs after an edit read the same data until a mark changes, and
 # every mark-changing service bumps `Exam.marks_version` (R-MASS-9). Count and last id
@@ -133,7 +99,7 @@ def population_load(*, exam: Exam, academy_id: int) -> LoadedPopulation:
 
 
 def _population_query(*, exam: Exam, academy_id: int) -> LoadedPopulation:
-    leaves, under = exam_part_leaves(exam=exam)
+    leaves, under = exam_part_leaves(exam_id=exam.pk)
     queryset = (
         academy_scripts(exam=exam, academy_id=academy_id)
         .order_by("pk")
@@ -180,61 +146,16 @@ def _population_query(*, exam: Exam, academy_id: int) -> LoadedPopulation:
     )
 
 
-def _ids_for(*, key: str, values: tuple[str, ...], exam: Exam) -> list[int]:
-    if key == "departments":
-        rows = Department.objects.filter(code__in=values)
-    elif key == "schools":
-        rows = School.objects.filter(uai__in=values)
-    elif key == "class_groups":
-        rows = ClassGroup.objects.filter(code__in=values)
-    elif key == "qualifications":
-        rows = Qualification.objects.filter(code__in=values)
-    elif key == "juries":
-        rows = Jury.objects.filter(code__in=values)
-    elif key == "graders":
-        rows = User.objects.filter(username__in=values)
-    elif key == "batches":
-        rows = Batch.objects.filter(exam=exam, code__in=values)
-    else:
-        rows = Subject.objects.filter(exam=exam, code__in=values)
-    return list(rows.values_list("pk", flat=True))
-
-
-_KEY_COLUMNS = {
-    "departments": "department_id",
-    "schools": "school_id",
-    "class_groups": "class_group_id",
-    "qualifications": "qualification_id",
-    "juries": "jury_id",
-    "graders": "grader_id",
-    "batches": "batch_id",
-    "subjects": "subject_id",
-}
-
-
 def _mask(*, loaded: LoadedPopulation, script_filter: ScriptFilter, global_mark: np.ndarray):
-    mask = np.ones(len(loaded), dtype=bool)
-    for key, column in _KEY_COLUMNS.items():
-        values = getattr(script_filter, key)
-        if values:
-            ids = _ids_for(key=key, values=values, exam=loaded.exam)
-            mask &= np.isin(loaded.columns[column], np.array(ids, dtype=np.int64))
-    if script_filter.mark_min is None and script_filter.mark_max is None:
-        return mask
-    if script_filter.mark_part:
-        # A part's mark is the sum of its leaves as marked; special marks have none.
-        codes = loaded.part_leaves.get(script_filter.mark_part)
-        if not codes:
-            return np.zeros(len(loaded), dtype=bool)
-        marks = sum(loaded.leaves[code] for code in codes)
-    else:
-        marks = global_mark
-    mask &= loaded.population.numeric
-    if script_filter.mark_min is not None:
-        mask &= marks >= to_cents(script_filter.mark_min)
-    if script_filter.mark_max is not None:
-        mask &= marks <= to_cents(script_filter.mark_max)
-    return mask
+    return script_filter_mask(
+        script_filter=script_filter,
+        exam=loaded.exam,
+        columns=loaded.columns,
+        numeric=loaded.population.numeric,
+        global_mark=global_mark,
+        leaves=loaded.leaves,
+        part_leaves=loaded.part_leaves,
+    )
 
 
 def filter_mask(*, loaded: LoadedPopulation, script_filter: ScriptFilter) -> np.ndarray:

@@ -18,9 +18,10 @@ from harmonie.harmonisation.engine import (
 )
 from harmonie.harmonisation.population import LoadedPopulation, filter_mask, scenario_mask
 from harmonie.harmonisation.scenarios import ParsedScenario
-from harmonie.marking.filters import ScriptFilter, script_filter_parse
 from harmonie.marking.models import Script
+from harmonie.marking.permissions import scripts_in_scope
 from harmonie.referential.models import Exam
+from harmonie.scriptfilter import ScriptFilter, script_filter_parse
 
 # R-FAIR-3: second-chance oral, pass, honours (out of 20) when the exam names none.
 DEFAULT_THRESHOLDS = (8, 10, 12, 14, 16)
@@ -122,5 +123,7 @@ def display_mask(
     """The display filter (R-MASS-8) and its mask; marks read the final mark."""
     if display is not None and not isinstance(display, Mapping):
         raise InvalidInput("Le filtre d'affichage doit être un objet.")
-    display_filter = script_filter_parse(data=display or {}, exam=exam, user=user)
+    display_filter = script_filter_parse(
+        data=display or {}, exam=exam, user=user, scripts=scripts_in_scope(user=user, exam=exam)
+    )
     return display_filter, filter_mask(loaded=loaded, script_filter=display_filter)

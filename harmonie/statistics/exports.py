@@ -14,7 +14,7 @@ from decimal import Decimal
 from openpyxl import Workbook
 
 from harmonie.errors import NotFound
-from harmonie.marking.filters import script_filter_describe
+from harmonie.scriptfilter import script_filter_describe
 from harmonie.spreadsheet import cell_neutralise, row_neutralise
 from harmonie.statistics.rules import mark_round
 from harmonie.statistics.selectors import ExamStatistics, GroupRow

@@ -16,16 +16,17 @@ from django.db.models import Count, F, QuerySet, Sum
 
 from harmonie.accounts.models import User
 from harmonie.accounts.permissions import scripts_in_scope
-from harmonie.errors import InvalidInput
-from harmonie.marking.filters import (
+from harmonie.marking.models import Script
+from harmonie.referential.models import Exam, Qualification, School
+from harmonie.scriptfilter import (
+    LOCKED_ONLY_KEY,
     ScriptFilter,
     cache_key,
+    locked_only_parse,
     marks_cache_head,
     script_filter_parse,
     scripts_filter,
 )
-from harmonie.marking.models import Script
-from harmonie.referential.models import Exam, Qualification, School
 from harmonie.statistics.rules import (
     HistogramBin,
     Summary,
@@ -34,11 +35,6 @@ from harmonie.statistics.rules import (
     moments_to_summary,
     summary_compute,
 )
-
-# Not a key of API.md's filter object: the page and the API take it beside the filter.
-LOCKED_ONLY_KEY = "locked_only"
-_TRUE = {"1", "true", "on", "oui"}
-_FALSE = {"", "0", "false", "off", "non"}
 
 
 @dataclass(frozen=True)
@@ -96,24 +92,14 @@ def statistics_filter_parse(
 ) -> tuple[ScriptFilter, bool]:
     """The filter (API.md keys, R-MASS-7) and the « lots verrouillés seulement » toggle
     from a query string or a JSON object."""
-    raw = data.get(LOCKED_ONLY_KEY, "")
-    if hasattr(data, "getlist"):
-        values = data.getlist(LOCKED_ONLY_KEY)
-        raw = values[-1] if values else ""
-    if raw is None:
-        raw = ""
-    text = str(raw).strip().lower() if not isinstance(raw, bool) else ("true" if raw else "")
-    if text not in _TRUE | _FALSE:
-        raise InvalidInput(
-            f"« Lots verrouillés seulement » : « {raw} » n'est pas oui/non (true/false).",
-            details={"key": LOCKED_ONLY_KEY},
-        )
+    locked_only = locked_only_parse(data=data)
     if hasattr(data, "copy") and hasattr(data, "getlist"):
         rest: Any = data.copy()
         rest.pop(LOCKED_ONLY_KEY, None)
     else:
         rest = {key: value for key, value in data.items() if key != LOCKED_ONLY_KEY}
-    return script_filter_parse(data=rest, exam=exam, user=user), text in _TRUE
+    scripts = scripts_in_scope(user=user, exam=exam)
+    return script_filter_parse(data=rest, exam=exam, user=user, scripts=scripts), locked_only
 
 
 def statistics_scripts(

@@ -60,8 +60,8 @@ def test_grader_locks_own_batch_only(academy_world):
 def test_list_count_follows_an_unlock(academy_world):
     """R-UNIT-1, R-VAL-9: the unit list's count is cached, yet an unlocked batch's scripts
     leave the list (and its count) at once."""
-    from harmonie.marking.filters import ScriptFilter
     from harmonie.marking.selectors import ListParams, script_list
+    from harmonie.scriptfilter import ScriptFilter
 
     user, exam = academy_world["coordinator"], academy_world["exam"]
 

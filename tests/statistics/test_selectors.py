@@ -6,7 +6,7 @@ import pytest
 from django.http import QueryDict
 
 from harmonie.errors import InvalidInput
-from harmonie.marking.filters import ScriptFilter
+from harmonie.scriptfilter import ScriptFilter
 from harmonie.statistics.selectors import exam_statistics, statistics_filter_parse
 from tests.factories import (
     AcademyFactory,

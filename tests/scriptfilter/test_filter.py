@@ -5,18 +5,27 @@ from decimal import Decimal
 import pytest
 from django.http import QueryDict
 
-from harmonie.accounts.permissions import scripts_in_scope
+from harmonie import scriptfilter
 from harmonie.errors import InvalidInput
-from harmonie.marking.filters import (
-    ScriptFilter,
-    filter_options,
-    script_filter_describe,
-    script_filter_parse,
-    scripts_filter,
-)
+from harmonie.marking.permissions import scripts_in_scope
+from harmonie.scriptfilter import LISTS, ScriptFilter, script_filter_describe, scripts_filter
 from tests.factories import ExamFactory, ScriptFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
+
+
+def script_filter_parse(*, data, exam, user):
+    """The parse with the user's scope, as every caller passes it."""
+    return scriptfilter.script_filter_parse(
+        data=data, exam=exam, user=user, scripts=scripts_in_scope(user=user, exam=exam)
+    )
+
+
+def filter_options(*, user, exam, **kwargs):
+    """The linked options over the user's scope, as every caller passes it."""
+    return scriptfilter.filter_options(
+        user=user, exam=exam, scripts=scripts_in_scope(user=user, exam=exam), **kwargs
+    )
 
 
 def _ids(queryset) -> set[str]:
@@ -256,7 +265,6 @@ def test_harmonisation_only_exam_has_no_part(db):
 def test_filter_options_cache_follows_the_marks_version(academy_world):
     """R-MASS-5: cached linked choices are recomputed after any change of the academy's marks."""
     from harmonie.marking.batches import batch_unlock
-    from harmonie.marking.filters import ScriptFilter, filter_options
     from tests.factories import UserFactory
 
     user = academy_world["coordinator"]
@@ -277,11 +285,6 @@ def test_filter_options_count_each_key_under_the_other_keys(academy_world):
     """R-MASS-5: with several keys chosen, each list counts the scripts matching every
     OTHER key (one grouped scan per distinct filter on PostgreSQL, one query per key on
     SQLite): the same counts as filtering and counting key by key."""
-    from dataclasses import replace
-
-    from harmonie.marking.filters import _LOOKUPS as lookups
-    from harmonie.marking.filters import LIST_KEYS
-
     world = academy_world
     first, second = world["scripts"][0], world["scripts"][1]
     chosen = ScriptFilter(
@@ -290,12 +293,12 @@ def test_filter_options_count_each_key_under_the_other_keys(academy_world):
         mark_min=Decimal("0"),
     )
     options = filter_options(user=world["coordinator"], exam=world["exam"], script_filter=chosen)
-    for key in LIST_KEYS:
+    for key, row in LISTS.items():
         matching = scripts_filter(
-            scripts=_scope(world), script_filter=replace(chosen, **{key: ()})
-        ).exclude(**{lookups[key]: None})
+            scripts=_scope(world), script_filter=chosen.replace(**{key: ()})
+        ).exclude(**{row.lookup: None})
         expected: dict[str, int] = {}
-        for value in matching.values_list(lookups[key], flat=True):
+        for value in matching.values_list(row.lookup, flat=True):
             expected[value] = expected.get(value, 0) + 1
         assert {o["value"]: o["count"] for o in options[key]} == expected, key
 

@@ -1,0 +1,204 @@
+"""One table of filter keys drives the SQL filter and the numpy mask: on a generated
+population they keep the same scripts for every key and any filter (R-MASS-4, R-MASS-4b,
+R-UNIT-3)."""
+
+import random
+from decimal import Decimal
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from harmonie.harmonisation.population import _COLUMNS, filter_mask, population_load
+from harmonie.marking.models import Script
+from harmonie.referential.models import ExamKind, Subject
+from harmonie.scriptfilter import (
+    FILTER_KEYS,
+    LIST_TABLE,
+    LISTS,
+    ScriptFilter,
+    scenario_filter_keys,
+    scripts_filter,
+)
+from tests.factories import (
+    AcademyFactory,
+    BatchFactory,
+    CandidateFactory,
+    ClassGroupFactory,
+    DepartmentFactory,
+    ExamFactory,
+    JuryFactory,
+    QualificationFactory,
+    SchoolFactory,
+    ScriptFactory,
+    UserFactory,
+)
+
+PARTS = (None, "P1", "Q1", "Q2", "P2", "NOPE")
+MARKS = [Decimal(n) / 2 for n in range(0, 41)]
+
+
+@pytest.fixture
+def population(db):
+    """One academy's scripts with every key varied: two departments, four schools, their
+    class groups, three qualifications, two juries, three batches of two graders, two
+    subjects; marked, partly marked, harmonised, special (CB) and unmarked scripts."""
+    rng = random.Random(11)
+    exam = ExamFactory(code="FRA-ECRIT")
+    academy = AcademyFactory(code="NANCY-METZ")
+    departments = [DepartmentFactory(academy=academy) for _ in range(2)]
+    schools = [SchoolFactory(department=departments[i % 2]) for i in range(4)]
+    groups = [ClassGroupFactory(school=school, code=f"1G{i}") for i, school in enumerate(schools)]
+    qualifications = [QualificationFactory(code=f"Q-{i}") for i in range(3)]
+    juries = [JuryFactory(academy=academy) for _ in range(2)]
+    graders = [UserFactory(grader=True, academy=academy) for _ in range(2)]
+    batches = [
+        BatchFactory(exam=exam, academy=academy, grader=graders[i % 2], locked=i != 2)
+        for i in range(3)
+    ]
+    subjects = list(Subject.objects.filter(exam=exam).order_by("code"))
+    for index in range(60):
+        school = rng.randrange(4)
+        candidate = CandidateFactory(
+            school=schools[school],
+            class_group=groups[school] if rng.random() < 0.8 else None,
+            qualification=rng.choice(qualifications),
+            jury=rng.choice(juries),
+        )
+        kind = rng.choice(("marked", "marked", "marked", "partial", "blank", "unmarked"))
+        extra: dict = {}
+        if kind == "marked":
+            extra["marks"] = {
+                "Q1": rng.randrange(9) / 2,
+                "Q2": rng.randrange(13) / 2,
+                "P2": rng.randrange(21) / 2,
+            }
+        elif kind == "partial":
+            extra["marks"] = {"Q1": rng.randrange(9) / 2}
+        elif kind == "blank":
+            extra["blank"] = True
+        else:
+            extra.update(marks={}, initial_mark=None, final_mark=None)
+        if kind in ("marked", "partial") and rng.random() < 0.3:
+            extra.update(delta=Decimal(rng.choice((-2, -1, 1, 3))) / 2, is_harmonised=True)
+        ScriptFactory(
+            batch=rng.choice(batches),
+            candidate=candidate,
+            subject=rng.choice(subjects),
+            public_id=f"T-{index:04d}",
+            **extra,
+        )
+    scripts = Script.objects.filter(exam=exam, academy=academy)
+    values = {
+        row.name: sorted(
+            set(scripts.exclude(**{row.lookup: None}).values_list(row.lookup, flat=True))
+        )
+        for row in LIST_TABLE
+    }
+    return {"exam": exam, "academy": academy, "scripts": scripts, "values": values}
+
+
+def _sql_ids(population, script_filter: ScriptFilter) -> set[int]:
+    kept = scripts_filter(scripts=population["scripts"], script_filter=script_filter)
+    return set(kept.values_list("pk", flat=True))
+
+
+def _mask_ids(population, script_filter: ScriptFilter) -> set[int]:
+    loaded = population_load(exam=population["exam"], academy_id=population["academy"].pk)
+    return set(loaded.ids[filter_mask(loaded=loaded, script_filter=script_filter)].tolist())
+
+
+def test_every_list_key_is_loaded_and_refers_to_a_script_column():
+    """The population loads one id column per key of the table, each a Script field."""
+    assert tuple(row.column for row in LIST_TABLE) == _COLUMNS
+    concrete = {field.attname for field in Script._meta.concrete_fields}
+    for row in LIST_TABLE:
+        assert row.column in concrete, row.name
+        assert row.related()._meta.get_field(row.natural), row.name
+        model, field = row.known_table()
+        assert model._meta.get_field(field.split("__")[0]), row.name
+
+
+def test_scenario_keys_of_each_kind_come_from_the_table():
+    """R-MASS-4: the blocks a scenario may use per kind of exam."""
+    assert scenario_filter_keys(kind=ExamKind.MARKED) == (
+        "qualifications",
+        "juries",
+        "graders",
+        "batches",
+        "mark_min",
+        "mark_max",
+        "mark_part",
+    )
+    assert scenario_filter_keys(kind=ExamKind.HARMONISATION_ONLY) == (
+        "departments",
+        "schools",
+        "class_groups",
+        "qualifications",
+        "juries",
+        "mark_min",
+        "mark_max",
+    )
+    assert set(scenario_filter_keys(kind=ExamKind.MARKED)) <= set(FILTER_KEYS)
+
+
+def test_each_key_alone_sql_and_mask_agree(population):
+    """R-MASS-4, R-UNIT-3: for every key of the table and every value it takes (one value,
+    then two), the SQL filter and the numpy mask keep the same scripts."""
+    for row in LIST_TABLE:
+        values = population["values"][row.name]
+        assert values, row.name
+        choices = [(value,) for value in values] + [tuple(values[:2]), ("inconnu",)]
+        for chosen in choices:
+            script_filter = ScriptFilter(**{row.name: chosen})
+            assert _sql_ids(population, script_filter) == _mask_ids(population, script_filter), (
+                row.name,
+                chosen,
+            )
+
+
+def test_mark_bounds_on_a_part_leave_unmarked_scripts_out(population):
+    """R-MASS-4b: a part's mark is the sum of its leaves as marked; a script with no mark
+    (special or not marked yet) has none, in SQL as in the mask."""
+    script_filter = ScriptFilter(mark_part="P1", mark_max=Decimal(5))
+    unmarked = set(
+        population["scripts"].filter(initial_mark__isnull=True).values_list("pk", flat=True)
+    )
+    assert unmarked
+    assert not _sql_ids(population, script_filter) & unmarked
+    assert _sql_ids(population, script_filter) == _mask_ids(population, script_filter)
+
+
+@st.composite
+def _filters(draw, values: dict[str, list[str]]) -> ScriptFilter:
+    lists = {}
+    for row in LIST_TABLE:
+        if draw(st.booleans()):
+            pool = values[row.name] + ["inconnu"]
+            lists[row.name] = tuple(draw(st.lists(st.sampled_from(pool), max_size=3, unique=True)))
+    low = draw(st.none() | st.sampled_from(MARKS))
+    high = draw(st.none() | st.sampled_from(MARKS))
+    return ScriptFilter(
+        **lists, mark_min=low, mark_max=high, mark_part=draw(st.sampled_from(PARTS))
+    )
+
+
+@settings(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(data=st.data())
+def test_sql_filter_and_numpy_mask_agree(population, data):
+    """R-MASS-4, R-MASS-4b, R-UNIT-3: any filter built from the table's keys (lists, mark
+    bounds, a part) keeps the same scripts in SQL and in the numpy mask."""
+    script_filter = data.draw(_filters(population["values"]))
+    assert _sql_ids(population, script_filter) == _mask_ids(population, script_filter)
+
+
+def test_mask_of_an_empty_filter_is_everyone(population):
+    loaded = population_load(exam=population["exam"], academy_id=population["academy"].pk)
+    assert filter_mask(loaded=loaded, script_filter=ScriptFilter()).all()
+    assert np.array_equal(np.sort(loaded.ids), loaded.ids)
+    assert set(LISTS) == {row.name for row in LIST_TABLE}
