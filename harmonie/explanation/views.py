@@ -23,10 +23,10 @@ from harmonie.explanation.rules import (
 )
 from harmonie.explanation.selectors import script_explanation, script_list_export_rows
 from harmonie.explanation.wording import mark_text, moment_text, signed_text
-from harmonie.marking.filters import filter_query_data, script_filter_parse
-from harmonie.marking.permissions import script_get_for_user
+from harmonie.marking.permissions import script_get_for_user, scripts_in_scope
 from harmonie.marking.selectors import list_params_from_query
 from harmonie.pages import domain_errors_as_http, refused_page
+from harmonie.scriptfilter import filter_query_data, script_filter_parse
 
 _TITLES = {
     MARKING: "Note de départ",
@@ -136,7 +136,10 @@ def script_list_export(request: HttpRequest, exam_code: str, fmt: str) -> HttpRe
     exam = exam_get_for_user(user=request.user, code=exam_code)
     try:
         script_filter = script_filter_parse(
-            data=filter_query_data(query=request.GET), exam=exam, user=request.user
+            data=filter_query_data(query=request.GET),
+            exam=exam,
+            user=request.user,
+            scripts=scripts_in_scope(user=request.user, exam=exam),
         )
         params = list_params_from_query(query=request.GET, paged=False)
     except InvalidInput as refused:

@@ -22,9 +22,10 @@ from harmonie.fairness.selectors import (
     severity_query_parse,
 )
 from harmonie.harmonisation.forms import draft_encode
-from harmonie.marking.filters import LIST_KEYS, ScriptFilter, filter_options
+from harmonie.marking.permissions import scripts_in_scope
 from harmonie.pages import domain_errors_as_http, refused_page
 from harmonie.referential.selectors import exam_scheme
+from harmonie.scriptfilter import LIST_KEYS, ScriptFilter, filter_options
 from harmonie.statistics.views import FILTER_LABELS
 
 
@@ -42,6 +43,7 @@ def _filter_fields(*, request: HttpRequest, exam: Any, query: SeverityQuery) -> 
     options = filter_options(
         user=request.user,
         exam=exam,
+        scripts=scripts_in_scope(user=request.user, exam=exam),
         script_filter=query.script_filter,
         locked_only=query.locked_only,
         keys=LIST_KEYS,

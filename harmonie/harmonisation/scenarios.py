@@ -8,7 +8,7 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
@@ -16,34 +16,18 @@ from django.conf import settings
 from harmonie.accounts.models import User
 from harmonie.errors import InvalidInput
 from harmonie.harmonisation.engine import ACTIONS, RESET, Action
-from harmonie.marking.filters import ScriptFilter, script_filter_parse
+from harmonie.marking.permissions import scripts_in_scope
 from harmonie.referential.models import Exam
-
-# R-MASS-4: the filter blocks of each kind of exam.
-MARKED_KEYS = (
-    "qualifications",
-    "juries",
-    "graders",
-    "batches",
-    "mark_min",
-    "mark_max",
-    "mark_part",
-)
-HARMONISATION_ONLY_KEYS = (
-    "departments",
-    "schools",
-    "class_groups",
-    "qualifications",
-    "juries",
-    "mark_min",
-    "mark_max",
-)
+from harmonie.referential.scheme import mark_parse
+from harmonie.scriptfilter import ScriptFilter, script_filter_parse
+from harmonie.scriptfilter import scenario_filter_keys as filter_keys_of_kind
 
 ACTION_LABELS = {"raise": "Majoration", "lower": "Minoration", "reset": "Réinitialisation"}
 
 
 def scenario_filter_keys(*, exam: Exam) -> tuple[str, ...]:
-    return MARKED_KEYS if exam.is_marked else HARMONISATION_ONLY_KEYS
+    """R-MASS-4: the filter keys of the exam's kind, from the filter table."""
+    return filter_keys_of_kind(kind=exam.kind)
 
 
 @dataclass(frozen=True)
@@ -69,13 +53,8 @@ def action_label(*, action: str, points: Decimal | float | None) -> str:
 def _points_parse(*, raw: Any, exam: Exam, where: str) -> Decimal:
     if raw is None or raw == "":
         raise InvalidInput(f"{where} : indiquez le nombre de points.")
-    if isinstance(raw, bool) or not isinstance(raw, int | float | str):
-        raise InvalidInput(f"{where} : « {raw} » n'est pas un nombre de points.")
-    try:
-        points = Decimal(str(raw).strip().replace(",", "."))
-    except InvalidOperation:
-        raise InvalidInput(f"{where} : « {raw} » n'est pas un nombre de points.") from None
-    if not points.is_finite():
+    points = mark_parse(raw)
+    if points is None:
         raise InvalidInput(f"{where} : « {raw} » n'est pas un nombre de points.")
     maximum = format(exam.max_mark.normalize(), "f")
     step = format(exam.step.normalize(), "f")
@@ -112,6 +91,7 @@ def scenario_parse(*, data: Any, exam: Exam, user: User, position: int) -> Parse
             data={k: v for k, v in raw_filter.items() if v not in (None, "", [], ())},
             exam=exam,
             user=user,
+            scripts=scripts_in_scope(user=user, exam=exam),
         )
     except InvalidInput as error:
         raise InvalidInput(

@@ -14,9 +14,10 @@ from harmonie.harmonisation.permissions import exam_for_mass_harmonisation
 from harmonie.harmonisation.population import population_load, scenario_mask
 from harmonie.harmonisation.scenarios import action_label, scenarios_parse
 from harmonie.harmonisation.undo import undo_possible
-from harmonie.marking.filters import script_filter_describe, script_filter_parse
 from harmonie.marking.models import Script
+from harmonie.marking.permissions import scripts_in_scope
 from harmonie.referential.models import Exam
+from harmonie.scriptfilter import script_filter_describe, script_filter_parse
 
 
 def harmonisation_count(*, exam: Exam, academy_id: int) -> int:
@@ -99,7 +100,10 @@ def _scenario_views(*, harmonisation: Harmonisation, user: User) -> list[Scenari
         try:
             described = script_filter_describe(
                 script_filter=script_filter_parse(
-                    data=scenario.filter, exam=harmonisation.exam, user=user
+                    data=scenario.filter,
+                    exam=harmonisation.exam,
+                    user=user,
+                    scripts=scripts_in_scope(user=user, exam=harmonisation.exam),
                 ),
                 grader_names=True,
             )

@@ -11,10 +11,16 @@ from ninja import Router, Schema
 
 from harmonie.accounts.permissions import exam_abilities, exam_get_for_user, require
 from harmonie.errors import InvalidInput
-from harmonie.marking.filters import FILTER_KEYS, filter_options, script_filter_parse
-from harmonie.marking.permissions import MarkingMode, marking_mode
+from harmonie.marking.permissions import MarkingMode, marking_mode, scripts_in_scope
 from harmonie.marking.selectors import list_params_from_query, script_detail, script_list
 from harmonie.marking.services import script_marking_update
+from harmonie.scriptfilter import (
+    FILTER_KEYS,
+    LOCKED_ONLY_KEY,
+    filter_options,
+    locked_only_parse,
+    script_filter_parse,
+)
 
 router = Router(tags=["harmonisation unitaire"])
 
@@ -82,11 +88,15 @@ def filter_options_get(request: HttpRequest, exam: str) -> dict:
         allowed=abilities.view_statistics or abilities.unit_harmonise or abilities.mass_harmonise,
         message="Votre rôle ne permet pas de filtrer les copies de cette épreuve.",
     )
-    data = _filter_data(request, extra=("locked_only",))
-    script_filter = script_filter_parse(data=data, exam=exam_obj, user=user)
-    locked_only = request.GET.get("locked_only", "").lower() in ("1", "true", "oui")
+    data = _filter_data(request, extra=(LOCKED_ONLY_KEY,))
+    scripts = scripts_in_scope(user=user, exam=exam_obj)
+    script_filter = script_filter_parse(data=data, exam=exam_obj, user=user, scripts=scripts)
     return filter_options(
-        user=user, exam=exam_obj, script_filter=script_filter, locked_only=locked_only
+        user=user,
+        exam=exam_obj,
+        scripts=scripts,
+        script_filter=script_filter,
+        locked_only=locked_only_parse(data=request.GET),
     )
 
 
@@ -99,7 +109,9 @@ def scripts_list(request: HttpRequest, exam: str) -> dict:
     user = request.auth
     exam_obj = exam_get_for_user(user=user, code=exam)
     data = _filter_data(request, extra=LIST_PARAMS)
-    script_filter = script_filter_parse(data=data, exam=exam_obj, user=user)
+    script_filter = script_filter_parse(
+        data=data, exam=exam_obj, user=user, scripts=scripts_in_scope(user=user, exam=exam_obj)
+    )
     params = list_params_from_query(query=request.GET)
     page = script_list(user=user, exam=exam_obj, script_filter=script_filter, params=params)
     return {

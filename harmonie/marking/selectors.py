@@ -20,13 +20,13 @@ from django.urls import reverse
 from harmonie.accounts.models import User
 from harmonie.accounts.permissions import batches_in_scope
 from harmonie.errors import InvalidInput, NotFound
-from harmonie.marking.filters import ScriptFilter, cache_key, marks_cache_head, scripts_filter
 from harmonie.marking.models import Batch, Script
 from harmonie.marking.pages import script_page_count
 from harmonie.marking.permissions import unit_scripts
 from harmonie.marking.services import editable_special_marks
 from harmonie.referential.models import Exam, Part
 from harmonie.referential.selectors import exam_scheme
+from harmonie.scriptfilter import ScriptFilter, cache_key, marks_cache_head, scripts_filter
 
 _MARK = DecimalField(max_digits=8, decimal_places=2)
 

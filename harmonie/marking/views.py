@@ -18,15 +18,13 @@ from django.views.decorators.http import require_GET, require_POST
 from harmonie.accounts.permissions import exam_get_for_user
 from harmonie.errors import DomainError, Forbidden
 from harmonie.marking.batches import batch_lock
-from harmonie.marking.filters import (
-    ScriptFilter,
-    filter_options,
-    filter_query_data,
-    script_filter_describe,
-    script_filter_parse,
-)
 from harmonie.marking.pages import page_image, width_choose
-from harmonie.marking.permissions import MarkingMode, script_get_for_user, unit_scripts
+from harmonie.marking.permissions import (
+    MarkingMode,
+    script_get_for_user,
+    scripts_in_scope,
+    unit_scripts,
+)
 from harmonie.marking.selectors import (
     SORTS,
     ListParams,
@@ -40,6 +38,13 @@ from harmonie.marking.selectors import (
 )
 from harmonie.marking.templatetags.marking_tags import mark
 from harmonie.pages import refused_page
+from harmonie.scriptfilter import (
+    ScriptFilter,
+    filter_options,
+    filter_query_data,
+    script_filter_describe,
+    script_filter_parse,
+)
 
 LIST_KEYS = ("q", "sort", "cursor", "limit")
 # The linked lists the page shows (marking/_script_results.html).
@@ -163,7 +168,10 @@ def script_list_page(request: HttpRequest, exam_code: str) -> HttpResponse:
     if has_locked:
         try:
             script_filter = script_filter_parse(
-                data=filter_query_data(query=request.GET), exam=exam, user=request.user
+                data=filter_query_data(query=request.GET),
+                exam=exam,
+                user=request.user,
+                scripts=scripts_in_scope(user=request.user, exam=exam),
             )
             params = list_params_from_query(query=request.GET)
             page = script_list(
@@ -184,6 +192,7 @@ def script_list_page(request: HttpRequest, exam_code: str) -> HttpResponse:
             else filter_options(
                 user=request.user,
                 exam=exam,
+                scripts=scripts_in_scope(user=request.user, exam=exam),
                 script_filter=script_filter,
                 locked_only=True,
                 keys=PAGE_FILTER_KEYS,
@@ -263,7 +272,10 @@ def script_viewer(request: HttpRequest, public_id: str) -> HttpResponse:
     if access.mode == MarkingMode.UNIT:
         try:
             script_filter = script_filter_parse(
-                data=filter_query_data(query=request.GET), exam=exam, user=request.user
+                data=filter_query_data(query=request.GET),
+                exam=exam,
+                user=request.user,
+                scripts=scripts_in_scope(user=request.user, exam=exam),
             )
             params = list_params_from_query(query=request.GET, paged=False)
         except DomainError:

@@ -10,10 +10,11 @@ from django.urls import NoReverseMatch, reverse
 
 from harmonie.accounts.permissions import exam_abilities
 from harmonie.errors import InvalidInput
-from harmonie.marking.filters import ScriptFilter, filter_options, script_filter_describe
+from harmonie.marking.permissions import scripts_in_scope
 from harmonie.pages import domain_errors_as_http
 from harmonie.referential.models import Exam
 from harmonie.referential.selectors import exam_scheme
+from harmonie.scriptfilter import LISTS, ScriptFilter, filter_options, script_filter_describe
 from harmonie.statistics.exports import (
     FORMATS,
     TABLES,
@@ -28,15 +29,19 @@ from harmonie.statistics.selectors import (
     statistics_filter_parse,
 )
 
+# The filter widgets of the page, in its order; labels from the filter table.
 FILTER_LABELS: dict[str, str] = {
-    "departments": "Départements",
-    "schools": "Établissements",
-    "qualifications": "Qualifications présentées",
-    "class_groups": "Divisions de classe",
-    "juries": "Jurys",
-    "graders": "Correcteurs",
-    "batches": "Lots",
-    "subjects": "Sujets",
+    key: LISTS[key].field_label
+    for key in (
+        "departments",
+        "schools",
+        "qualifications",
+        "class_groups",
+        "juries",
+        "graders",
+        "batches",
+        "subjects",
+    )
 }
 
 
@@ -132,7 +137,11 @@ def exam_statistics_page(request: HttpRequest, exam: str) -> HttpResponse:
         )
     )
     options = filter_options(
-        user=request.user, exam=exam_obj, script_filter=script_filter, locked_only=locked_only
+        user=request.user,
+        exam=exam_obj,
+        scripts=scripts_in_scope(user=request.user, exam=exam_obj),
+        script_filter=script_filter,
+        locked_only=locked_only,
     )
     query = _query(script_filter, locked_only)
     context = {
