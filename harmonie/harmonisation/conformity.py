@@ -11,15 +11,13 @@ from django.db.models import Q
 
 from harmonie.harmonisation.engine import delta_spread
 from harmonie.marking.models import Script
-from harmonie.referential.models import Exam, Part
+from harmonie.referential.models import Exam
+from harmonie.referential.scheme import exam_leaves as scheme_leaves
 
 
 def exam_leaves(*, exam: Exam) -> list[tuple[str, Decimal]]:
-    return list(
-        Part.objects.filter(exam=exam, is_leaf=True)
-        .order_by("position")
-        .values_list("code", "max_mark")
-    )
+    """The scheme's leaves and their maximum, in scheme order (`referential.scheme`)."""
+    return list(scheme_leaves(exam_id=exam.pk).items())
 
 
 def _sum(marks: dict, codes: list[str]) -> Decimal:

@@ -4,6 +4,7 @@ import uuid
 from decimal import Decimal
 
 from harmonie.errors import InvalidInput
+from harmonie.referential.scheme import mark_parse
 
 
 def is_on_step(value: Decimal, step: Decimal) -> bool:
@@ -49,17 +50,8 @@ def leaf_marks_validate(
         if code not in marks or marks[code] is None or marks[code] == "":
             raise InvalidInput(f"Note manquante pour « {code} ».", details={"leaf": code})
         raw = marks[code]
-        if isinstance(raw, bool) or not isinstance(raw, int | float | str | Decimal):
-            raise InvalidInput(
-                f"« {code} » : « {raw} » n'est pas une note.", details={"leaf": code}
-            )
-        try:
-            mark = Decimal(str(raw).strip().replace(",", "."))
-        except ArithmeticError:
-            raise InvalidInput(
-                f"« {code} » : « {raw} » n'est pas une note.", details={"leaf": code}
-            ) from None
-        if not mark.is_finite():
+        mark = mark_parse(raw)
+        if mark is None:
             raise InvalidInput(
                 f"« {code} » : « {raw} » n'est pas une note.", details={"leaf": code}
             )

@@ -27,10 +27,11 @@ from harmonie.marking.rules import (
     marks_as_json,
     marks_total,
 )
-from harmonie.referential.models import Exam, Part
+from harmonie.referential.models import Exam
+from harmonie.referential.scheme import GLOBAL_MARK
+from harmonie.referential.scheme import exam_leaves as scheme_leaves
 from harmonie.referential.versions import marks_version_bump
 
-GLOBAL_MARK = "global"
 # AB is an attendance record (R-MARK-2), not a mark anyone edits in the viewer.
 NOT_EDITABLE_SPECIAL_MARKS = ("AB",)
 
@@ -39,11 +40,7 @@ def exam_leaves(*, exam: Exam) -> dict[str, Decimal]:
     """Leaf codes with their maximum; a harmonisation-only exam has one `global` leaf."""
     if not exam.is_marked:
         return {GLOBAL_MARK: exam.max_mark}
-    return dict(
-        Part.objects.filter(exam=exam, is_leaf=True)
-        .order_by("position")
-        .values_list("code", "max_mark")
-    )
+    return scheme_leaves(exam_id=exam.pk)
 
 
 def editable_special_marks(*, exam: Exam) -> list[str]:

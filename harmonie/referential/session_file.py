@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from harmonie.accounts.models import Role
+from harmonie.referential.scheme import GLOBAL_MARK
 
 FORMAT = "harmonie-session/1"
 ROLES = frozenset(Role.values)
@@ -23,7 +24,6 @@ KINDS = {"marked", "harmonisation_only"}
 # R-FAIR-3: second-chance oral, pass, honours (marks out of 20).
 DEFAULT_THRESHOLDS = (8, 10, 12, 14, 16)
 ATTENDANCES = {"present", "absent", None}
-GLOBAL_MARK = "global"
 TOP_LEVEL_KEYS = {
     "format",
     "session",
