@@ -1,5 +1,5 @@
-"""What every app's pages share: a refused action shown as a French page, and domain
-refusals turned into Django's 404 and 403 pages."""
+"""What every app's pages share: the one decorator that turns domain refusals into
+Django's 404 and 403 pages, the refused page, or an htmx alert fragment."""
 
 from collections.abc import Callable
 from functools import wraps
@@ -25,19 +25,46 @@ def refused_page(request: HttpRequest, error: DomainError, *, title: str = "") -
     )
 
 
-def domain_errors_as_http(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Out of scope is a 404 page, a role without the right a 403 page; any other domain
-    refusal (bad input 400, state 409) the refused page with its French message."""
+def refused_fragment(request: HttpRequest, error: DomainError) -> HttpResponse:
+    """The error's French message as an alert, in place of an htmx request's target."""
+    return render(request, "refused_fragment.html", {"message": error.message}, status=error.status)
 
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        try:
-            return view(request, *args, **kwargs)
-        except NotFound as error:
-            raise Http404(error.message) from None
-        except Forbidden as error:
-            raise PermissionDenied(error.message) from None
-        except DomainError as error:
-            return refused_page(request, error)
 
-    return wrapper
+View = Callable[..., HttpResponse]
+
+
+def domain_refusals(view: View | None = None, *, htmx_target: str = "") -> Any:
+    """The one mapping of domain refusals for pages (issue 11).
+
+    For an htmx request (django-htmx's `request.htmx`), the French message as an alert
+    fragment with the refusal's status, swapped where the request aimed, or into
+    `htmx_target` when the request's own target cannot hold an alert (a table row).
+    For a page: out of scope is Django's 404 page, a role without the right its 403 page,
+    any other refusal (bad input 400, state 409) the refused page with its message.
+    """
+
+    def decorate(view: View) -> View:
+        @wraps(view)
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            try:
+                return view(request, *args, **kwargs)
+            except DomainError as error:
+                if getattr(request, "htmx", False):
+                    response = refused_fragment(request, error)
+                    if htmx_target:
+                        response["HX-Retarget"] = htmx_target
+                        response["HX-Reswap"] = "innerHTML"
+                    return response
+                if isinstance(error, NotFound):
+                    raise Http404(error.message) from None
+                if isinstance(error, Forbidden):
+                    raise PermissionDenied(error.message) from None
+                return refused_page(request, error)
+
+        return wrapper
+
+    return decorate(view) if view is not None else decorate
+
+
+# Until every view reads `domain_refusals` (issue 11, this commit series).
+domain_errors_as_http = domain_refusals

@@ -9,8 +9,6 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
-from harmonie.accounts.permissions import exam_get_for_user
-from harmonie.errors import DomainError, InvalidInput
 from harmonie.explanation.exports import FORMATS, list_csv, list_xlsx
 from harmonie.explanation.rules import (
     CLAMP,
@@ -25,7 +23,8 @@ from harmonie.explanation.selectors import script_explanation, script_list_expor
 from harmonie.explanation.wording import mark_text, moment_text, signed_text
 from harmonie.marking.permissions import script_get_for_user, scripts_in_scope
 from harmonie.marking.selectors import list_params_from_query
-from harmonie.pages import domain_errors_as_http, refused_page
+from harmonie.pages import domain_refusals
+from harmonie.referential.permissions import exam_get_for_user
 from harmonie.scriptfilter import filter_query_data, script_filter_parse
 
 _TITLES = {
@@ -93,27 +92,19 @@ def _block_context(explanation: Explanation) -> dict:
 
 @login_required
 @require_GET
+@domain_refusals
 def script_explanation_block(request: HttpRequest, public_id: str) -> HttpResponse:
     """« D'où vient cette note ? »: the steps of the script's final mark and their
     sentence, for whoever may open the script (same access as the viewer). The viewer
     loads the fragment with htmx; opened directly (no script), it is a whole page."""
-    fragment = bool(request.headers.get("HX-Request"))
-    title = f"D'où vient cette note ? — copie {public_id}"
-    try:
-        script, _access = script_get_for_user(user=request.user, public_id=public_id)
-    except DomainError as error:
-        if not fragment:
-            return refused_page(request, error, title=title)
-        return render(
-            request, "explanation/_refused.html", {"message": error.message}, status=error.status
-        )
+    script, _access = script_get_for_user(user=request.user, public_id=public_id)
     context = _block_context(script_explanation(script=script))
-    if fragment:
+    if request.htmx:
         return render(request, "explanation/_script_explanation.html", context)
     viewer_url = reverse("marking:script_viewer", args=[script.public_id])
     context.update(
         {
-            "page_title": title,
+            "page_title": f"D'où vient cette note ? — copie {public_id}",
             "breadcrumb": {
                 "links": [{"url": viewer_url, "title": f"Copie {script.public_id}"}],
                 "current": "D'où vient cette note ?",
@@ -127,23 +118,20 @@ def script_explanation_block(request: HttpRequest, public_id: str) -> HttpRespon
 
 @login_required
 @require_GET
-@domain_errors_as_http
+@domain_refusals
 def script_list_export(request: HttpRequest, exam_code: str, fmt: str) -> HttpResponse:
     """The unit-harmonisation list as filtered and sorted on the page, every row with the
     explanation of its final mark (R-UNIT-3, R-TRUST-1). Same access as the list."""
     if fmt not in FORMATS:
         raise Http404("Format d'export inconnu (csv ou xlsx).")
     exam = exam_get_for_user(user=request.user, code=exam_code)
-    try:
-        script_filter = script_filter_parse(
-            data=filter_query_data(query=request.GET),
-            exam=exam,
-            user=request.user,
-            scripts=scripts_in_scope(user=request.user, exam=exam),
-        )
-        params = list_params_from_query(query=request.GET, paged=False)
-    except InvalidInput as refused:
-        return HttpResponse(refused.message, status=400, content_type="text/plain; charset=utf-8")
+    script_filter = script_filter_parse(
+        data=filter_query_data(query=request.GET),
+        exam=exam,
+        user=request.user,
+        scripts=scripts_in_scope(user=request.user, exam=exam),
+    )
+    params = list_params_from_query(query=request.GET, paged=False)
     export = script_list_export_rows(
         user=request.user, exam=exam, script_filter=script_filter, params=params
     )

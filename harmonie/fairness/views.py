@@ -23,7 +23,7 @@ from harmonie.fairness.selectors import (
 )
 from harmonie.harmonisation.forms import draft_encode
 from harmonie.marking.permissions import scripts_in_scope
-from harmonie.pages import domain_errors_as_http, refused_page
+from harmonie.pages import domain_refusals
 from harmonie.referential.selectors import exam_scheme
 from harmonie.scriptfilter import LIST_KEYS, ScriptFilter, filter_options
 from harmonie.statistics.views import FILTER_LABELS
@@ -74,7 +74,7 @@ def _chart_data(severity: GraderSeverity) -> dict[str, Any]:
 
 @login_required
 @require_GET
-@domain_errors_as_http
+@domain_refusals
 def graders_page(request: HttpRequest, exam: str) -> HttpResponse:
     exam_obj = fairness_exam_get(user=request.user, code=exam)
     error, status = None, 200
@@ -132,14 +132,11 @@ def graders_page(request: HttpRequest, exam: str) -> HttpResponse:
 
 @login_required
 @require_GET
-@domain_errors_as_http
+@domain_refusals
 def minutes_download(request: HttpRequest, exam: str) -> HttpResponse:
     """The procès-verbal (R-FAIR-6) for the browser session, as the API gives it."""
     exam_obj = fairness_exam_get(user=request.user, code=exam)
-    try:
-        dates = minutes_range_parse(data=request.GET, exam=exam_obj, user=request.user)
-    except InvalidInput as refused:
-        return refused_page(request, refused, title="Procès-verbal impossible")
+    dates = minutes_range_parse(data=request.GET, exam=exam_obj, user=request.user)
     response = HttpResponse(
         minutes_pdf(user=request.user, exam=exam_obj, dates=dates), content_type="application/pdf"
     )

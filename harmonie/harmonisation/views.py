@@ -1,5 +1,6 @@
 """Pages: scenario editor (with htmx fragments), history, conformity. Thin: parse, call one
-service or selector, render; domain errors become a French message with their status."""
+service or selector, render; `domain_refusals` turns domain errors into a French message
+with their status (an alert fragment under htmx)."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -8,8 +9,6 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from harmonie.accounts.permissions import exam_abilities, exam_get_for_user
-from harmonie.errors import DomainError
 from harmonie.harmonisation.forms import (
     display_from_post,
     display_options,
@@ -38,7 +37,8 @@ from harmonie.harmonisation.services import (
     simulation_create,
     undo_simulation_create,
 )
-from harmonie.pages import domain_errors_as_http
+from harmonie.pages import domain_refusals
+from harmonie.referential.permissions import exam_abilities, exam_get_for_user
 
 DEFAULT_SCENARIO = {"filter": {}, "action": {"type": "raise"}}
 REASON_LABELS = {
@@ -48,12 +48,6 @@ REASON_LABELS = {
     "not_harmonised": "aucune harmonisation à réinitialiser",
     "matched_earlier": "pris par un scénario précédent",
 }
-
-
-def _fragment_error(request: HttpRequest, error: DomainError) -> HttpResponse:
-    return render(
-        request, "harmonisation/_error.html", {"message": error.message}, status=error.status
-    )
 
 
 def _breadcrumb(exam, current: str) -> dict:
@@ -71,7 +65,7 @@ def _links(exam) -> dict:
 
 @login_required
 @require_GET
-@domain_errors_as_http
+@domain_refusals
 def editor(request: HttpRequest, exam: str) -> HttpResponse:
     exam_obj = exam_for_mass_harmonisation(user=request.user, exam_code=exam)
     scenarios = [DEFAULT_SCENARIO]
@@ -116,12 +110,10 @@ def _scenario_index(request: HttpRequest) -> int:
 
 @login_required
 @require_POST
+@domain_refusals
 def scenario_filters(request: HttpRequest, exam: str) -> HttpResponse:
     """Linked choices of one scenario after a change (R-MASS-5)."""
-    try:
-        exam_obj = exam_for_mass_harmonisation(user=request.user, exam_code=exam)
-    except DomainError as error:
-        return _fragment_error(request, error)
+    exam_obj = exam_for_mass_harmonisation(user=request.user, exam_code=exam)
     index = _scenario_index(request)
     scenario = scenario_from_post(data=request.POST, index=index)
     context = {
@@ -137,6 +129,7 @@ def scenario_filters(request: HttpRequest, exam: str) -> HttpResponse:
 
 @login_required
 @require_POST
+@domain_refusals
 def population(request: HttpRequest, exam: str) -> HttpResponse:
     """« Informations sur les candidats de ce scénario » (R-MASS-6)."""
     scenario = scenario_from_post(data=request.POST, index=_scenario_index(request))
@@ -145,10 +138,7 @@ def population(request: HttpRequest, exam: str) -> HttpResponse:
     if scenario["action"].get("points") == "":
         # Counting does not depend on the points; an empty field must not block it.
         scenario["action"]["points"] = 1
-    try:
-        counts = scenario_population(user=request.user, exam_code=exam, scenarios=[scenario])[0]
-    except DomainError as error:
-        return _fragment_error(request, error)
+    counts = scenario_population(user=request.user, exam_code=exam, scenarios=[scenario])[0]
     reasons = [
         {"label": REASON_LABELS[key], "count": count}
         for key, count in counts["not_harmonisable"].items()
@@ -228,21 +218,19 @@ def _simulation_context(*, request: HttpRequest, exam_obj, simulation, display: 
 
 @login_required
 @require_POST
+@domain_refusals
 def simulate(request: HttpRequest, exam: str) -> HttpResponse:
     """BEFORE / AFTER charts (R-MASS-8), crossings (R-FAIR-3) and the execution form
     (R-MASS-9)."""
-    try:
-        exam_obj = exam_for_mass_harmonisation(user=request.user, exam_code=exam)
-        display = display_from_post(data=request.POST)
-        simulation = simulation_create(
-            user=request.user,
-            exam_code=exam,
-            scenarios=scenarios_from_post(data=request.POST),
-            display=display,
-            replays=request.POST.get("replays") or None,
-        )
-    except DomainError as error:
-        return _fragment_error(request, error)
+    exam_obj = exam_for_mass_harmonisation(user=request.user, exam_code=exam)
+    display = display_from_post(data=request.POST)
+    simulation = simulation_create(
+        user=request.user,
+        exam_code=exam,
+        scenarios=scenarios_from_post(data=request.POST),
+        display=display,
+        replays=request.POST.get("replays") or None,
+    )
     context = _simulation_context(
         request=request, exam_obj=exam_obj, simulation=simulation, display=display
     )
@@ -251,21 +239,19 @@ def simulate(request: HttpRequest, exam: str) -> HttpResponse:
 
 @login_required
 @require_POST
+@domain_refusals
 def compare(request: HttpRequest, exam: str) -> HttpResponse:
     """« Comparer avec une autre version » (R-FAIR-4): draft A kept in the page, B edited."""
-    try:
-        exam_obj = exam_for_mass_harmonisation(user=request.user, exam_code=exam)
-        draft_a = QueryDict(request.POST.get("draft_a", ""))
-        display = display_from_post(data=request.POST)
-        comparison = comparison_create(
-            user=request.user,
-            exam_code=exam,
-            a={"scenarios": scenarios_from_post(data=draft_a)},
-            b={"scenarios": scenarios_from_post(data=request.POST)},
-            display=display,
-        )
-    except DomainError as error:
-        return _fragment_error(request, error)
+    exam_obj = exam_for_mass_harmonisation(user=request.user, exam_code=exam)
+    draft_a = QueryDict(request.POST.get("draft_a", ""))
+    display = display_from_post(data=request.POST)
+    comparison = comparison_create(
+        user=request.user,
+        exam_code=exam,
+        a={"scenarios": scenarios_from_post(data=draft_a)},
+        b={"scenarios": scenarios_from_post(data=request.POST)},
+        display=display,
+    )
     a, b = comparison.a.result, comparison.b.result
     rows = [
         {"mark": before["mark"], "before": before["count"], "a": in_a["count"], "b": in_b["count"]}
@@ -296,19 +282,17 @@ def compare(request: HttpRequest, exam: str) -> HttpResponse:
 
 @login_required
 @require_POST
+@domain_refusals
 def execute(request: HttpRequest, exam: str) -> HttpResponse:
-    try:
-        harmonisation = harmonisation_execute(
-            user=request.user,
-            exam_code=exam,
-            simulation_id=request.POST.get("simulation"),
-            name=request.POST.get("name", ""),
-            # The exact undo and the comparison's drafts send no scenario fields.
-            scenarios=scenarios_from_post(data=request.POST) or None,
-            reason=reason_from_post(data=request.POST),
-        )
-    except DomainError as error:
-        return _fragment_error(request, error)
+    harmonisation = harmonisation_execute(
+        user=request.user,
+        exam_code=exam,
+        simulation_id=request.POST.get("simulation"),
+        name=request.POST.get("name", ""),
+        # The exact undo and the comparison's drafts send no scenario fields.
+        scenarios=scenarios_from_post(data=request.POST) or None,
+        reason=reason_from_post(data=request.POST),
+    )
     return render(
         request,
         "harmonisation/_executed.html",
@@ -337,7 +321,7 @@ def _undo_lines(summary: dict) -> dict:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-@domain_errors_as_http
+@domain_refusals
 def undo(request: HttpRequest, exam: str, harmonisation: int) -> HttpResponse:
     """« Annuler cette harmonisation » (R-MASS-14): the page, then its simulation (POST)."""
     exam_obj = exam_for_mass_harmonisation(user=request.user, exam_code=exam)
@@ -345,10 +329,7 @@ def undo(request: HttpRequest, exam: str, harmonisation: int) -> HttpResponse:
     if original["exam"] != exam_obj.code:
         raise Http404("Harmonisation introuvable.")
     if request.method == "POST":
-        try:
-            simulation = undo_simulation_create(user=request.user, harmonisation_id=harmonisation)
-        except DomainError as error:
-            return _fragment_error(request, error)
+        simulation = undo_simulation_create(user=request.user, harmonisation_id=harmonisation)
         context = _simulation_context(
             request=request, exam_obj=exam_obj, simulation=simulation, display={}
         )
@@ -372,7 +353,7 @@ def undo(request: HttpRequest, exam: str, harmonisation: int) -> HttpResponse:
 
 @login_required
 @require_GET
-@domain_errors_as_http
+@domain_refusals
 def history(request: HttpRequest, exam: str) -> HttpResponse:
     """R-MASS-11: every harmonisation, newest first, with « Rejouer »."""
     harmonisations = harmonisation_list(user=request.user, exam_code=exam)
@@ -393,7 +374,7 @@ def history(request: HttpRequest, exam: str) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-@domain_errors_as_http
+@domain_refusals
 def conformity(request: HttpRequest, exam: str) -> HttpResponse:
     """R-MASS-12: the scripts not conforming, « Rendre conforme » after a confirmation step
     (`?confirmer=1`, no script needed), then the result message."""

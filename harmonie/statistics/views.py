@@ -8,11 +8,11 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import NoReverseMatch, reverse
 
-from harmonie.accounts.permissions import exam_abilities
 from harmonie.errors import InvalidInput
 from harmonie.marking.permissions import scripts_in_scope
-from harmonie.pages import domain_errors_as_http
+from harmonie.pages import domain_refusals
 from harmonie.referential.models import Exam
+from harmonie.referential.permissions import exam_abilities
 from harmonie.referential.selectors import exam_scheme
 from harmonie.scriptfilter import LISTS, ScriptFilter, filter_options, script_filter_describe
 from harmonie.statistics.exports import (
@@ -117,7 +117,7 @@ def _chart_heights(stats: Any) -> dict[str, int]:
 
 
 @login_required
-@domain_errors_as_http
+@domain_refusals
 def exam_statistics_page(request: HttpRequest, exam: str) -> HttpResponse:
     exam_obj = statistics_exam_get(user=request.user, code=exam)
     error = None
@@ -164,27 +164,22 @@ def exam_statistics_page(request: HttpRequest, exam: str) -> HttpResponse:
         "tables": TABLES,
         "chart_data": _chart_data(stats) if stats else None,
         "chart_heights": _chart_heights(stats) if stats else {},
-        "is_htmx": bool(request.headers.get("HX-Request")),
+        "is_htmx": bool(request.htmx),
         "script_list_url": _script_list_url(request=request, exam=exam_obj, query=query),
     }
-    template = (
-        "statistics/_results.html" if request.headers.get("HX-Request") else "statistics/exam.html"
-    )
+    template = "statistics/_results.html" if request.htmx else "statistics/exam.html"
     return render(request, template, context, status=status)
 
 
 @login_required
-@domain_errors_as_http
+@domain_refusals
 def exam_statistics_export(request: HttpRequest, exam: str, table: str, fmt: str) -> HttpResponse:
     exam_obj = statistics_exam_get(user=request.user, code=exam)
     if table not in TABLES or fmt not in FORMATS:
         raise Http404("Export inconnu.")
-    try:
-        script_filter, locked_only = statistics_filter_parse(
-            data=request.GET, exam=exam_obj, user=request.user
-        )
-    except InvalidInput as refused:
-        return HttpResponse(refused.message, status=400, content_type="text/plain; charset=utf-8")
+    script_filter, locked_only = statistics_filter_parse(
+        data=request.GET, exam=exam_obj, user=request.user
+    )
     stats = exam_statistics(
         user=request.user, exam=exam_obj, script_filter=script_filter, locked_only=locked_only
     )

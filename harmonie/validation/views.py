@@ -11,10 +11,10 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from harmonie.accounts.permissions import exam_abilities, exams_for_user
-from harmonie.errors import DomainError, NotFound
+from harmonie.errors import Conflict, InvalidInput, NotFound
 from harmonie.marking.batches import batch_lock, batch_unlock
-from harmonie.pages import refused_page
+from harmonie.pages import domain_refusals
+from harmonie.referential.permissions import exams_for_user
 from harmonie.validation.archives import school_archive_request, school_download
 from harmonie.validation.conf import validation_config
 from harmonie.validation.models import ArchiveState
@@ -22,6 +22,7 @@ from harmonie.validation.permissions import (
     exam_for_batches,
     exam_for_validation,
     school_for_downloads,
+    validation_abilities,
     validation_get_for_user,
 )
 from harmonie.validation.report import validation_exceptions, validation_report
@@ -35,21 +36,14 @@ from harmonie.validation.selectors import (
 )
 from harmonie.validation.services import validation_execute, validation_retry
 
-
-def _is_htmx(request: HttpRequest) -> bool:
-    return request.headers.get("HX-Request") == "true"
-
-
 # --- coordinator ------------------------------------------------------------------------
 
 
 @login_required
 @require_GET
+@domain_refusals
 def preview(request: HttpRequest, exam_code: str) -> HttpResponse:
-    try:
-        exam = exam_for_validation(user=request.user, code=exam_code)
-    except DomainError as error:
-        return refused_page(request, error)
+    exam = exam_for_validation(user=request.user, code=exam_code)
     return render(
         request,
         "validation/preview.html",
@@ -65,13 +59,12 @@ def preview(request: HttpRequest, exam_code: str) -> HttpResponse:
 
 @login_required
 @require_POST
+@domain_refusals
 def execute(request: HttpRequest, exam_code: str) -> HttpResponse:
     try:
         validation = validation_execute(user=request.user, exam_code=exam_code)
-    except DomainError as error:
-        if error.status in (403, 404):
-            return refused_page(request, error)
-        messages.error(request, error.message)
+    except (InvalidInput, Conflict) as refused:  # shown on the preview it came from
+        messages.error(request, refused.message)
         return redirect("validation:preview", exam_code)
     messages.success(
         request,
@@ -82,18 +75,16 @@ def execute(request: HttpRequest, exam_code: str) -> HttpResponse:
 
 @login_required
 @require_GET
+@domain_refusals
 def report(request: HttpRequest, validation_id: int) -> HttpResponse:
-    try:
-        validation = validation_get_for_user(user=request.user, validation_id=validation_id)
-    except DomainError as error:
-        return refused_page(request, error)
+    validation = validation_get_for_user(user=request.user, validation_id=validation_id)
     context = {
         "validation": validation,
         "report": validation_report(validation=validation),
         "exceptions": validation_exceptions(validation=validation),
-        "can_validate": exam_abilities(user=request.user).validate,
+        "abilities": validation_abilities(user=request.user, validation=validation),
     }
-    if _is_htmx(request):
+    if request.htmx:
         return render(request, "validation/_report.html", context)
     return render(
         request,
@@ -116,13 +107,12 @@ def report(request: HttpRequest, validation_id: int) -> HttpResponse:
 
 @login_required
 @require_POST
+@domain_refusals
 def retry(request: HttpRequest, validation_id: int) -> HttpResponse:
     try:
         count = validation_retry(user=request.user, validation_id=validation_id)
-    except DomainError as error:
-        if error.status in (403, 404):
-            return refused_page(request, error)
-        messages.error(request, error.message)
+    except (InvalidInput, Conflict) as refused:  # shown on the report it came from
+        messages.error(request, refused.message)
     else:
         messages.success(request, f"{count} message(s) relancé(s).")
     return redirect("validation:report", validation_id)
@@ -133,11 +123,9 @@ def retry(request: HttpRequest, validation_id: int) -> HttpResponse:
 
 @login_required
 @require_GET
+@domain_refusals
 def batches(request: HttpRequest, exam_code: str) -> HttpResponse:
-    try:
-        exam = exam_for_batches(user=request.user, code=exam_code)
-    except DomainError as error:
-        return refused_page(request, error)
+    exam = exam_for_batches(user=request.user, code=exam_code)
     query = request.GET.get("q", "").strip()[:64]
     state = request.GET.get("etat", "")
     found = batches_for_office(
@@ -161,18 +149,14 @@ def batches(request: HttpRequest, exam_code: str) -> HttpResponse:
 
 @login_required
 @require_POST
+@domain_refusals(htmx_target="#batch-refusal")
 def batch_toggle(request: HttpRequest, code: str, action: str) -> HttpResponse:
     """Lock or unlock (R-VAL-9); htmx gets the updated row, a plain form the page again."""
     service = {"verrouiller": batch_lock, "deverrouiller": batch_unlock}.get(action)
     if service is None:
-        return refused_page(request, NotFound("Action inconnue."))
-    try:
-        batch = service(user=request.user, code=code)
-    except DomainError as error:
-        if _is_htmx(request):
-            return HttpResponse(error.message, status=error.status)
-        return refused_page(request, error)
-    if not _is_htmx(request):
+        raise NotFound("Action inconnue.")
+    batch = service(user=request.user, code=code)
+    if not request.htmx:
         messages.success(
             request, f"Lot {batch.code} {'verrouillé' if batch.locked else 'déverrouillé'}."
         )
@@ -196,12 +180,10 @@ def batch_toggle(request: HttpRequest, code: str, action: str) -> HttpResponse:
 
 @login_required
 @require_GET
+@domain_refusals
 def school_scripts(request: HttpRequest) -> HttpResponse:
     """The school's exams, with the download once the exam was validated (R-VAL-7)."""
-    try:
-        school = school_for_downloads(user=request.user)
-    except DomainError as error:
-        return refused_page(request, error)
+    school = school_for_downloads(user=request.user)
     exams = [
         school_exam(exam=exam, school=school)
         for exam in exams_for_user(user=request.user).order_by("code")
@@ -229,20 +211,16 @@ def _school_exam_context(request: HttpRequest, exam_code: str) -> dict:
 
 @login_required
 @require_GET
+@domain_refusals
 def school_exam_page(request: HttpRequest, exam_code: str) -> HttpResponse:
     return _school_exam_render(request, exam_code)
 
 
 def _school_exam_render(request: HttpRequest, exam_code: str) -> HttpResponse:
     """The school's exam page, or under htmx its download block only."""
-    try:
-        context = _school_exam_context(request, exam_code)
-    except DomainError as error:
-        return refused_page(request, error)
+    context = _school_exam_context(request, exam_code)
     status = 200 if context["entry"].available else 404
-    template = (
-        "validation/_school_archive.html" if _is_htmx(request) else "validation/school_exam.html"
-    )
+    template = "validation/_school_archive.html" if request.htmx else "validation/school_exam.html"
     archive = context["entry"].archive
     return render(
         request,
@@ -251,7 +229,7 @@ def _school_exam_render(request: HttpRequest, exam_code: str) -> HttpResponse:
             **context,
             "streamable": context["entry"].scripts <= validation_config().zip_stream_max_scripts,
             # The progress state's poll found the zip ready: the page starts the download.
-            "autostart": _is_htmx(request)
+            "autostart": request.htmx
             and request.GET.get("poll") == "1"
             and archive is not None
             and archive.state == ArchiveState.READY,
@@ -272,23 +250,19 @@ def _school_exam_render(request: HttpRequest, exam_code: str) -> HttpResponse:
 
 @login_required
 @require_POST
+@domain_refusals
 def school_prepare(request: HttpRequest, exam_code: str) -> HttpResponse:
-    try:
-        school_archive_request(user=request.user, uai=None, exam_code=exam_code)
-    except DomainError as error:
-        return refused_page(request, error)
-    if _is_htmx(request):  # the progress state, in place of the button
+    school_archive_request(user=request.user, uai=None, exam_code=exam_code)
+    if request.htmx:  # the progress state, in place of the button
         return _school_exam_render(request, exam_code)
     return redirect("validation:school_exam", exam_code)
 
 
 @login_required
 @require_GET
+@domain_refusals
 def school_zip(request: HttpRequest, exam_code: str) -> HttpResponse:
-    try:
-        download = school_download(user=request.user, uai=None, exam_code=exam_code)
-    except DomainError as error:
-        return refused_page(request, error)
+    download = school_download(user=request.user, uai=None, exam_code=exam_code)
     if download.stream is None and download.path is None:
         messages.info(request, "Le fichier zip est en préparation : il sera bientôt disponible.")
         return redirect("validation:school_exam", exam_code)
