@@ -14,7 +14,6 @@ from harmonie.explanation.api import router as explanation_router
 from harmonie.fairness.api import router as fairness_router
 from harmonie.harmonisation.api import router as harmonisation_router
 from harmonie.marking.api import router as marking_router
-from harmonie.referential.api import router as referential_router
 from harmonie.statistics.api import router as statistics_router
 from harmonie.validation.api import router as validation_router
 
@@ -112,7 +111,6 @@ def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
 
 
 api.add_router("/auth", auth_router)
-api.add_router("/", referential_router)
 api.add_router("/", marking_router)
 api.add_router("/", explanation_router)
 api.add_router("/", statistics_router)

@@ -6,14 +6,11 @@ from typing import Any
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from harmonie.accounts.models import Role, User
+from harmonie.accounts.models import User
 from harmonie.audit.models import AuditEntry
+from harmonie.audit.permissions import audit_entries_in_scope
 from harmonie.audit.wording import ACTION_LABELS
-from harmonie.errors import Forbidden, InvalidInput
-
-# R-ACC-1: each within his academy; the coordinator answers for his academy's work, the
-# exam office for its batches and transmissions.
-JOURNAL_ROLES = (Role.ACADEMIC_COORDINATOR, Role.EXAM_OFFICER)
+from harmonie.errors import InvalidInput
 
 
 @dataclass(frozen=True)
@@ -35,12 +32,8 @@ class JournalFilter:
 
 
 def audit_entries_for_user(*, user: User) -> QuerySet[AuditEntry]:
-    """The journal of the user's academy (R-ACC-1), for the coordinator and the exam office."""
-    if user.role not in JOURNAL_ROLES or user.academy_id is None:
-        raise Forbidden(
-            "Le journal est réservé à la coordination académique et au gestionnaire DEC."
-        )
-    return AuditEntry.objects.filter(academy_id=user.academy_id).select_related("actor", "exam")
+    """The journal of the user's academy (R-ACC-1): 403 without the ability `view_audit`."""
+    return audit_entries_in_scope(user=user).select_related("actor", "exam")
 
 
 def _date(value: str, label: str) -> dt.date | None:

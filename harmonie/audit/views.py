@@ -5,16 +5,16 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.http import urlencode
 
+from harmonie.audit.permissions import JOURNAL_REFUSED, view_audit
 from harmonie.audit.selectors import (
     JournalFilter,
-    audit_entries_for_user,
     journal_actions,
     journal_authors,
     journal_entries,
     journal_filter_parse,
 )
 from harmonie.audit.wording import action_label, state_lines, target_text
-from harmonie.errors import Forbidden, InvalidInput
+from harmonie.errors import InvalidInput
 
 PAGE_SIZE = 50
 TITLE = "Journal des modifications"
@@ -23,10 +23,8 @@ TITLE = "Journal des modifications"
 @login_required
 def journal(request: HttpRequest) -> HttpResponse:
     """The academy's journal in French, filtered by action, author and dates (R-ACC-1)."""
-    try:
-        audit_entries_for_user(user=request.user)
-    except Forbidden as refused:
-        raise PermissionDenied(refused.message) from None
+    if not view_audit(user=request.user):
+        raise PermissionDenied(JOURNAL_REFUSED)
     error = ""
     status = 200
     try:

@@ -5,10 +5,9 @@ from typing import Any
 
 from django.urls import NoReverseMatch, reverse
 
-from harmonie.accounts.models import Role, User
-from harmonie.accounts.permissions import exam_abilities
+from harmonie.accounts.models import User
 from harmonie.harmonisation.selectors import harmonisation_count
-from harmonie.referential.selectors import ExamSummary, exam_summaries
+from harmonie.marking.exams import ExamSummary, exam_summaries
 from harmonie.validation.selectors import validation_first, validation_last
 
 # (ability, URL name, French label, icon): the screens reachable from the dashboard
@@ -56,7 +55,7 @@ def _url(name: str, exam_code: str) -> str | None:
 def _extra_counts(*, user: User, summary: ExamSummary) -> dict[str, Any]:
     """Counts owned by other apps: harmonisations and the last validation."""
     academy_id = _academy_id(user)
-    if user.role == Role.SCHOOL:
+    if summary.abilities.download_scripts:
         # A school has no batches nor harmonisations to follow: what it can do, and since
         # when (R-VAL-7: the download exists from the first validation on).
         first = validation_first(exam=summary.exam, academy_id=academy_id)
@@ -77,9 +76,9 @@ def _academy_id(user: User) -> int | None:
 
 
 def dashboard_exams(*, user: User) -> list[DashboardExam]:
-    abilities = exam_abilities(user=user).as_dict()
     rows = []
     for summary in exam_summaries(user=user):
+        abilities = summary.abilities.as_dict()
         entries = [
             Entry(label=label, icon=icon, url=_url(name, summary.exam.code))
             for ability, name, label, icon in ENTRIES

@@ -97,6 +97,7 @@ class ScriptOut(Schema):
     subject: str | None
     editable: bool
     mode: str
+    abilities: dict[str, bool]
     history: list[dict[str, Any]]
     explanation: list[ExplanationStepOut]
     explanation_text: str
@@ -113,6 +114,7 @@ def script_get(request: HttpRequest, script_id: str) -> dict:
     explanation = script_explanation(script=script)
     return {
         **detail,
+        "abilities": access.abilities(),
         "explanation": explanation.steps_as_dicts(),
         "explanation_text": explanation.text,
     }

@@ -1,8 +1,9 @@
 """Who may read grader effects, their proposal and the commission minutes (R-ACC-1)."""
 
 from harmonie.accounts.models import User
-from harmonie.accounts.permissions import exam_abilities, exam_get_for_user, require
+from harmonie.accounts.roles import require
 from harmonie.referential.models import Exam
+from harmonie.referential.permissions import exam_abilities, exam_get_for_user
 
 
 def fairness_exam_get(*, user: User, code: str) -> Exam:

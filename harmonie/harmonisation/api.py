@@ -182,6 +182,9 @@ class HarmonisationOut(Schema):
     )
     scenarios: list[ScenarioOut]
     replay: list[dict]
+    abilities: dict[str, bool] = Field(
+        description="Ce que l'utilisateur peut faire : view, replay, undo (R-ACC-1)"
+    )
 
 
 class ConformityOut(Schema):

@@ -5,12 +5,16 @@ from decimal import Decimal
 from typing import Any
 
 from harmonie.accounts.models import User
-from harmonie.accounts.permissions import exam_abilities, exam_get_for_user, require
 from harmonie.errors import NotFound
 from harmonie.harmonisation.conformity import conformity_pending, exam_leaves
 from harmonie.harmonisation.engine import scenario_population_count
 from harmonie.harmonisation.models import REASON_CODES, Harmonisation, Simulation
-from harmonie.harmonisation.permissions import exam_for_mass_harmonisation
+from harmonie.harmonisation.permissions import (
+    exam_for_history,
+    exam_for_mass_harmonisation,
+    harmonisation_abilities,
+    history_check,
+)
 from harmonie.harmonisation.population import population_load, scenario_mask
 from harmonie.harmonisation.scenarios import action_label, scenarios_parse
 from harmonie.harmonisation.undo import undo_possible
@@ -48,15 +52,6 @@ def simulation_get(*, user: User, exam: Exam, simulation_id: int) -> Simulation:
     if simulation is None:
         raise NotFound(f"Simulation « {simulation_id} » introuvable.")
     return simulation
-
-
-def _exam_for_history(*, user: User, exam_code: str) -> Exam:
-    exam = exam_get_for_user(user=user, code=exam_code)
-    require(
-        allowed=exam_abilities(user=user, exam=exam).view_history and bool(user.academy_id),
-        message="Votre rôle ne permet pas de consulter l'historique des harmonisations.",
-    )
-    return exam
 
 
 @dataclass(frozen=True)
@@ -160,12 +155,13 @@ def harmonisation_as_dict(*, harmonisation: Harmonisation, user: User) -> dict:
         "undoable": cancelled_by is None and undo_possible(harmonisation=harmonisation),
         "scenarios": [scenario.as_dict() for scenario in scenarios],
         "replay": [scenario.replay() for scenario in scenarios],
+        "abilities": harmonisation_abilities(user=user, harmonisation=harmonisation),
     }
 
 
 def harmonisation_list(*, user: User, exam_code: str) -> list[dict]:
     """History, newest first (R-MASS-11)."""
-    exam = _exam_for_history(user=user, exam_code=exam_code)
+    exam = exam_for_history(user=user, exam_code=exam_code)
     harmonisations = (
         Harmonisation.objects.filter(exam=exam, academy_id=user.academy_id)
         .select_related("author", "exam", "cancels")
@@ -176,10 +172,7 @@ def harmonisation_list(*, user: User, exam_code: str) -> list[dict]:
 
 
 def harmonisation_get(*, user: User, harmonisation_id: int) -> dict:
-    require(
-        allowed=exam_abilities(user=user).view_history,
-        message="Votre rôle ne permet pas de consulter l'historique des harmonisations.",
-    )
+    history_check(user=user)
     harmonisation = (
         Harmonisation.objects.filter(pk=harmonisation_id, academy_id=user.academy_id)
         .select_related("author", "exam", "cancels")
@@ -188,7 +181,7 @@ def harmonisation_get(*, user: User, harmonisation_id: int) -> dict:
     )
     if harmonisation is None:
         raise NotFound(f"Harmonisation « {harmonisation_id} » introuvable.")
-    _exam_for_history(user=user, exam_code=harmonisation.exam.code)
+    exam_for_history(user=user, exam_code=harmonisation.exam.code)
     return harmonisation_as_dict(harmonisation=harmonisation, user=user)
 
 

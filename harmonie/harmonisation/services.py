@@ -9,13 +9,12 @@ import numpy as np
 from django.db import transaction
 
 from harmonie.accounts.models import User
-from harmonie.accounts.permissions import exam_abilities, require
 from harmonie.audit.services import audit_log
 from harmonie.errors import Conflict, InvalidInput, NotFound
 from harmonie.harmonisation.conformity import conformity_pending
 from harmonie.harmonisation.engine import RESET
 from harmonie.harmonisation.models import REASON_CODES, Harmonisation, Scenario, Simulation
-from harmonie.harmonisation.permissions import exam_for_mass_harmonisation
+from harmonie.harmonisation.permissions import exam_for_mass_harmonisation, undo_check
 from harmonie.harmonisation.population import population_load
 from harmonie.harmonisation.scenarios import (
     ParsedScenario,
@@ -178,10 +177,7 @@ def undo_simulation_create(*, user: User, harmonisation_id: Any) -> Simulation:
     the original's effects: the scripts it changed that still carry its delta, whatever
     their marks became since. Executed like any simulation (stale check, lock, audit).
     """
-    require(
-        allowed=exam_abilities(user=user).mass_harmonise,
-        message="Votre rôle ne permet pas l'harmonisation en masse.",
-    )
+    undo_check(user=user)
     if isinstance(harmonisation_id, bool) or not str(harmonisation_id).isdigit():
         raise NotFound(f"Harmonisation « {harmonisation_id} » introuvable.")
     original = (

@@ -9,11 +9,19 @@ from typing import Any
 from django.http import HttpRequest
 from ninja import Router, Schema
 
-from harmonie.accounts.permissions import exam_abilities, exam_get_for_user, require
 from harmonie.errors import InvalidInput
-from harmonie.marking.permissions import MarkingMode, marking_mode, scripts_in_scope
+from harmonie.marking.exams import exam_summaries
+from harmonie.marking.permissions import (
+    MarkingMode,
+    exam_for_script_filter,
+    script_abilities,
+    script_access,
+    scripts_in_scope,
+)
 from harmonie.marking.selectors import list_params_from_query, script_detail, script_list
 from harmonie.marking.services import script_marking_update
+from harmonie.referential.permissions import exam_get_for_user
+from harmonie.referential.selectors import exam_scheme
 from harmonie.scriptfilter import (
     FILTER_KEYS,
     LOCKED_ONLY_KEY,
@@ -25,6 +33,21 @@ from harmonie.scriptfilter import (
 router = Router(tags=["harmonisation unitaire"])
 
 LIST_PARAMS = ("q", "sort", "cursor", "limit", "harmonised", "conforming")
+
+
+class ExamOut(Schema):
+    code: str
+    label: str
+    session: str
+    kind: str
+    max_mark: float
+    step: float
+    special_marks: list[str]
+    scheme: list[dict]
+    scripts: int
+    batches: int
+    locked_batches: int
+    abilities: dict[str, bool]
 
 
 class OptionOut(Schema):
@@ -48,6 +71,7 @@ class ScriptRowOut(Schema):
     grader_name: str
     subject: str | None
     batch: str | None
+    abilities: dict[str, bool]
 
 
 class ScriptPageOut(Schema):
@@ -76,18 +100,39 @@ def _filter_data(request: HttpRequest, *, extra: tuple[str, ...] = ()) -> dict[s
 
 
 @router.get(
+    "/exams",
+    response=list[ExamOut],
+    summary="Épreuves visibles par l'utilisateur",
+    tags=["épreuves"],
+)
+def exams_list(request: HttpRequest) -> list[dict]:
+    return [
+        {
+            "code": summary.exam.code,
+            "label": summary.exam.label,
+            "session": summary.exam.session.code,
+            "kind": summary.exam.kind,
+            "max_mark": float(summary.exam.max_mark),
+            "step": float(summary.exam.step),
+            "special_marks": summary.exam.special_marks,
+            "scheme": [node.as_dict() for node in exam_scheme(exam=summary.exam)],
+            "scripts": summary.scripts,
+            "batches": summary.batches,
+            "locked_batches": summary.locked_batches,
+            "abilities": summary.abilities.as_dict(),
+        }
+        for summary in exam_summaries(user=request.auth)
+    ]
+
+
+@router.get(
     "/exams/{exam}/filter-options",
     response=dict[str, list[OptionOut]],
     summary="Choix liés des filtres (R-MASS-5)",
 )
 def filter_options_get(request: HttpRequest, exam: str) -> dict:
     user = request.auth
-    exam_obj = exam_get_for_user(user=user, code=exam)
-    abilities = exam_abilities(user=user, exam=exam_obj)
-    require(
-        allowed=abilities.view_statistics or abilities.unit_harmonise or abilities.mass_harmonise,
-        message="Votre rôle ne permet pas de filtrer les copies de cette épreuve.",
-    )
+    exam_obj = exam_for_script_filter(user=user, code=exam)
     data = _filter_data(request, extra=(LOCKED_ONLY_KEY,))
     scripts = scripts_in_scope(user=user, exam=exam_obj)
     script_filter = script_filter_parse(data=data, exam=exam_obj, user=user, scripts=scripts)
@@ -114,8 +159,10 @@ def scripts_list(request: HttpRequest, exam: str) -> dict:
     )
     params = list_params_from_query(query=request.GET)
     page = script_list(user=user, exam=exam_obj, script_filter=script_filter, params=params)
+    # The list holds the scripts of locked batches, opened in unit harmonisation (R-UNIT-1).
+    abilities = script_abilities(mode=MarkingMode.UNIT, locked=True)
     return {
-        "results": page.rows,
+        "results": [{**row, "abilities": abilities} for row in page.rows],
         "next_cursor": page.next_cursor,
         "previous_cursor": page.previous_cursor,
         "page": page.number,
@@ -139,9 +186,8 @@ def script_marking_put(request: HttpRequest, script_id: str, payload: MarkingIn)
         annotations=payload.annotations,
         version=payload.version,
     )
-    mode = marking_mode(user=user, exam=script.exam)
-    return script_detail(
-        script=script,
-        can_edit=(mode == MarkingMode.UNIT) == script.locked,
-        mode=mode.value,
-    )
+    access = script_access(user=user, script=script)
+    return {
+        **script_detail(script=script, can_edit=access.can_edit, mode=access.mode.value),
+        "abilities": access.abilities(),
+    }

@@ -2,11 +2,11 @@
 
 from django.db import transaction
 
-from harmonie.accounts.models import Role, User
-from harmonie.accounts.permissions import batches_in_scope
+from harmonie.accounts.models import User
 from harmonie.audit.services import audit_log
-from harmonie.errors import Forbidden, NotFound
+from harmonie.errors import NotFound
 from harmonie.marking.models import Batch, Script
+from harmonie.marking.permissions import batch_lock_check, batch_unlock_check, batches_in_scope
 from harmonie.referential.models import Exam
 from harmonie.referential.versions import marks_version_bump
 
@@ -47,13 +47,11 @@ def _batch_set_locked(*, user: User, code: str, locked: bool) -> Batch:
 
 def batch_lock(*, user: User, code: str) -> Batch:
     """The exam office, or the batch's own grader when marking is finished, locks it."""
-    if user.role not in (Role.EXAM_OFFICER, Role.GRADER):
-        raise Forbidden("Seuls le gestionnaire DEC et le correcteur du lot peuvent le verrouiller.")
+    batch_lock_check(user=user)
     return _batch_set_locked(user=user, code=code, locked=True)
 
 
 def batch_unlock(*, user: User, code: str) -> Batch:
     """Only the exam office unlocks, even after transmission (R-VAL-9)."""
-    if user.role != Role.EXAM_OFFICER:
-        raise Forbidden("Seul le gestionnaire DEC peut déverrouiller un lot.")
+    batch_unlock_check(user=user)
     return _batch_set_locked(user=user, code=code, locked=False)

@@ -18,11 +18,10 @@ from django.db.models.functions import Abs, Cast, Coalesce
 from django.urls import reverse
 
 from harmonie.accounts.models import User
-from harmonie.accounts.permissions import batches_in_scope
 from harmonie.errors import InvalidInput, NotFound
 from harmonie.marking.models import Batch, Script
 from harmonie.marking.pages import script_page_count
-from harmonie.marking.permissions import unit_scripts
+from harmonie.marking.permissions import batches_in_scope, unit_scripts
 from harmonie.marking.services import editable_special_marks
 from harmonie.referential.models import Exam, Part
 from harmonie.referential.selectors import exam_scheme

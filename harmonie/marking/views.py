@@ -15,12 +15,12 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from harmonie.accounts.permissions import exam_get_for_user
-from harmonie.errors import DomainError, Forbidden
+from harmonie.errors import DomainError
 from harmonie.marking.batches import batch_lock
 from harmonie.marking.pages import page_image, width_choose
 from harmonie.marking.permissions import (
     MarkingMode,
+    grader_pages_check,
     script_get_for_user,
     scripts_in_scope,
     unit_scripts,
@@ -38,6 +38,7 @@ from harmonie.marking.selectors import (
 )
 from harmonie.marking.templatetags.marking_tags import mark
 from harmonie.pages import refused_page
+from harmonie.referential.permissions import exam_get_for_user
 from harmonie.scriptfilter import (
     ScriptFilter,
     filter_options,
@@ -352,8 +353,7 @@ def grader_batches_page(request: HttpRequest, exam_code: str | None = None) -> H
     title = "Mes lots à corriger"
     try:
         exam = exam_get_for_user(user=request.user, code=exam_code) if exam_code else None
-        if request.user.role != "grader":
-            raise Forbidden("Cette page est réservée aux correcteurs.")
+        grader_pages_check(user=request.user)
         batches = grader_batches(user=request.user, exam=exam)
     except DomainError as error:
         return refused_page(request, error, title=title)
@@ -369,8 +369,7 @@ def grader_batches_page(request: HttpRequest, exam_code: str | None = None) -> H
 def grader_batch_page(request: HttpRequest, code: str) -> HttpResponse:
     title = f"Lot {code}"
     try:
-        if request.user.role != "grader":
-            raise Forbidden("Cette page est réservée aux correcteurs.")
+        grader_pages_check(user=request.user)
         batch, rows = batch_scripts(user=request.user, code=code)
     except DomainError as error:
         return refused_page(request, error, title=title)
@@ -396,8 +395,7 @@ def grader_batch_page(request: HttpRequest, code: str) -> HttpResponse:
 def grader_batch_lock(request: HttpRequest, code: str) -> HttpResponse:
     """The grader locks his batch when marking is finished (R-UNIT-1 prerequisite)."""
     try:
-        if request.user.role != "grader":
-            raise Forbidden("Cette page est réservée aux correcteurs.")
+        grader_pages_check(user=request.user)
         batch_lock(user=request.user, code=code)
     except DomainError as error:
         return refused_page(request, error, title=f"Lot {code}")

@@ -1,46 +1,9 @@
-"""Reads of the referential: exams with their counts, the marking scheme."""
+"""Reads of the referential: the marking scheme of an exam."""
 
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Count, Q
-
-from harmonie.accounts.models import User
-from harmonie.accounts.permissions import ACADEMY_ROLES, exams_for_user, scripts_in_scope
-from harmonie.marking.models import Batch
 from harmonie.referential.models import Exam, Part
-
-
-@dataclass(frozen=True)
-class ExamSummary:
-    exam: Exam
-    scripts: int
-    locked_batches: int
-    batches: int
-
-
-def exam_summaries(*, user: User) -> list[ExamSummary]:
-    """The user's exams with script and batch counts inside the user's scope."""
-    summaries = []
-    for exam in exams_for_user(user=user).select_related("session").order_by("code"):
-        scripts = scripts_in_scope(user=user, exam=exam).count()
-        batches = Batch.objects.filter(exam=exam)
-        if user.role in ACADEMY_ROLES:
-            batches = batches.filter(academy_id=user.academy_id)
-        elif user.role == "grader":
-            batches = batches.filter(grader=user)
-        else:
-            batches = batches.none()
-        counts = batches.aggregate(total=Count("id"), locked=Count("id", filter=Q(locked=True)))
-        summaries.append(
-            ExamSummary(
-                exam=exam,
-                scripts=scripts,
-                locked_batches=counts["locked"],
-                batches=counts["total"],
-            )
-        )
-    return summaries
 
 
 @dataclass(frozen=True)

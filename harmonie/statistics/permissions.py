@@ -1,8 +1,9 @@
 """Who may read an exam's statistics (R-ACC-1), for the page, the exports and the API."""
 
 from harmonie.accounts.models import User
-from harmonie.accounts.permissions import exam_abilities, exam_get_for_user, require
+from harmonie.accounts.roles import require
 from harmonie.referential.models import Exam
+from harmonie.referential.permissions import exam_abilities, exam_get_for_user
 
 
 def statistics_exam_get(*, user: User, code: str) -> Exam:

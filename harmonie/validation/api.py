@@ -6,8 +6,14 @@ from django.http import HttpRequest, HttpResponse
 from ninja import Router, Schema, Status
 
 from harmonie.marking.batches import batch_lock, batch_unlock
+from harmonie.marking.models import Batch
+from harmonie.marking.permissions import batch_abilities
 from harmonie.validation.archives import school_download
-from harmonie.validation.permissions import exam_for_validation, validation_get_for_user
+from harmonie.validation.permissions import (
+    exam_for_validation,
+    validation_abilities,
+    validation_get_for_user,
+)
 from harmonie.validation.report import validation_exceptions, validation_report
 from harmonie.validation.responses import download_response
 from harmonie.validation.selectors import validation_preview, validations_of_exam
@@ -41,6 +47,7 @@ class ValidationCreatedOut(Schema):
     marks: int
     work_done: int
     status: str
+    abilities: dict[str, bool]
 
 
 class SystemOut(Schema):
@@ -70,6 +77,7 @@ class ReportOut(Schema):
     is_latest: bool
     systems: dict[str, SystemOut]
     exceptions: list[dict]
+    abilities: dict[str, bool]
 
 
 class ValidationSummaryOut(Schema):
@@ -78,6 +86,7 @@ class ValidationSummaryOut(Schema):
     mode: str
     marks: int
     work_done: int
+    abilities: dict[str, bool]
 
 
 class RetryOut(Schema):
@@ -88,6 +97,7 @@ class BatchOut(Schema):
     code: str
     exam: str
     locked: bool
+    abilities: dict[str, bool]
 
 
 @router.get(
@@ -117,6 +127,7 @@ def validate(request: HttpRequest, exam: str) -> Status:
             "marks": validation.marks_count,
             "work_done": validation.work_done_count,
             "status": report.status,
+            "abilities": validation_abilities(user=request.auth, validation=validation),
         },
     )
 
@@ -135,6 +146,7 @@ def validations_list(request: HttpRequest, exam: str) -> list[dict]:
             "mode": v.mode,
             "marks": v.marks_count,
             "work_done": v.work_done_count,
+            "abilities": validation_abilities(user=request.auth, validation=v),
         }
         for v in validations_of_exam(exam=found, academy_id=request.auth.academy_id)
     ]
@@ -150,6 +162,7 @@ def report(request: HttpRequest, validation_id: int) -> dict:
     return {
         **validation_report(validation=validation).as_dict(),
         "exceptions": validation_exceptions(validation=validation),
+        "abilities": validation_abilities(user=request.auth, validation=validation),
     }
 
 
@@ -162,10 +175,19 @@ def retry(request: HttpRequest, validation_id: int) -> dict:
     return {"retried": validation_retry(user=request.auth, validation_id=validation_id)}
 
 
+def _batch_answer(request: HttpRequest, batch: Batch) -> dict:
+    return {
+        "code": batch.code,
+        "exam": batch.exam.code,
+        "locked": batch.locked,
+        "abilities": batch_abilities(user=request.auth),
+    }
+
+
 @router.post("/batches/{code}/lock", response=BatchOut, summary="Verrouiller un lot")
 def lock(request: HttpRequest, code: str) -> dict:
     batch = batch_lock(user=request.auth, code=code)
-    return {"code": batch.code, "exam": batch.exam.code, "locked": batch.locked}
+    return _batch_answer(request, batch)
 
 
 @router.post(
@@ -175,7 +197,7 @@ def lock(request: HttpRequest, code: str) -> dict:
 )
 def unlock(request: HttpRequest, code: str) -> dict:
     batch = batch_unlock(user=request.auth, code=code)
-    return {"code": batch.code, "exam": batch.exam.code, "locked": batch.locked}
+    return _batch_answer(request, batch)
 
 
 @router.get(

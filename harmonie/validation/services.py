@@ -9,7 +9,6 @@ from django.db.models import Q
 from django.utils import timezone
 
 from harmonie.accounts.models import User
-from harmonie.accounts.permissions import exam_abilities, require
 from harmonie.audit.services import audit_log
 from harmonie.errors import Conflict
 from harmonie.marking.models import Batch
@@ -18,7 +17,11 @@ from harmonie.validation import rules
 from harmonie.validation.conf import validation_config
 from harmonie.validation.delivery import deliveries_start, messages_enqueue
 from harmonie.validation.models import DeliveryMessage, MessageState, System, Validation
-from harmonie.validation.permissions import exam_for_validation, validation_get_for_user
+from harmonie.validation.permissions import (
+    exam_for_validation,
+    retry_check,
+    validation_get_for_user,
+)
 from harmonie.validation.selectors import (
     candidate_counts,
     marks_records,
@@ -138,10 +141,7 @@ def _messages_write(
 def validation_retry(*, user: User, validation_id: int) -> int:
     """Send again, now, what failed, stalled or waits for a retry (the report's button)."""
     validation = validation_get_for_user(user=user, validation_id=validation_id)
-    require(
-        allowed=exam_abilities(user=user).validate,
-        message="Seul le coordinateur académique relance une transmission.",
-    )
+    retry_check(user=user)
     now = timezone.now()
     with transaction.atomic():
         Exam.objects.select_for_update().get(pk=validation.exam_id)

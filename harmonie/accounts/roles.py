@@ -1,0 +1,49 @@
+"""Roles and identity (R-ACC-1): the role predicates every app's `permissions.py` builds on.
+
+Importable as `harmonie.accounts.permissions` (the module re-exports these names).
+
+Each app owns the scope querysets and the abilities of its own objects in its
+`permissions.py` (exams in `referential`, scripts and batches in `marking`,
+harmonisations, validations, the journal in `audit`). Querysets are pre-filtered to the
+user's scope: an object outside it is absent (404), never a 403. A role that may not do
+an action gets 403 through `require`.
+"""
+
+from harmonie.accounts.models import Role, User
+from harmonie.errors import Forbidden
+
+ACADEMY_ROLES = frozenset({Role.ACADEMIC_COORDINATOR, Role.HARMONISATION_MEMBER, Role.EXAM_OFFICER})
+
+
+def is_active_user(user: User) -> bool:
+    return bool(user.is_authenticated and user.is_active)
+
+
+def is_academy_staff(user: User) -> bool:
+    """Coordinator, harmonisation member or exam office: their scope is their academy."""
+    return user.role in ACADEMY_ROLES
+
+
+def is_coordinator(user: User) -> bool:
+    return user.role == Role.ACADEMIC_COORDINATOR
+
+
+def is_member(user: User) -> bool:
+    return user.role == Role.HARMONISATION_MEMBER
+
+
+def is_exam_officer(user: User) -> bool:
+    return user.role == Role.EXAM_OFFICER
+
+
+def is_grader(user: User) -> bool:
+    return user.role == Role.GRADER
+
+
+def is_school(user: User) -> bool:
+    return user.role == Role.SCHOOL
+
+
+def require(*, allowed: bool, message: str = "Votre rôle ne permet pas cette action.") -> None:
+    if not allowed:
+        raise Forbidden(message)
