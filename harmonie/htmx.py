@@ -15,11 +15,12 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import resolve_url
 from django.utils.http import url_has_allowed_host_and_scheme
+from django_htmx.http import HttpResponseClientRedirect
 
 
 def htmx_return_path(*, request: HttpRequest) -> str:
     """The path (and query) of the page the htmx request came from, if it is ours."""
-    current = request.headers.get("HX-Current-URL", "")
+    current = request.htmx.current_url or "" if request.htmx else ""
     if not current or not url_has_allowed_host_and_scheme(
         current, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
@@ -42,6 +43,4 @@ class HtmxLoginRedirectMiddleware:
         if urlsplit(response.get("Location", "")).path != login:
             return response
         back = htmx_return_path(request=request)
-        redirected = HttpResponse(status=204)
-        redirected["HX-Redirect"] = login + ("?" + urlencode({"next": back}) if back else "")
-        return redirected
+        return HttpResponseClientRedirect(login + ("?" + urlencode({"next": back}) if back else ""))

@@ -9,6 +9,7 @@ from django.contrib.auth import logout
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
+from django_htmx.http import HttpResponseClientRedirect
 
 from harmonie.accounts.oidc import oidc_session_expired, oidc_session_expiry_record
 
@@ -29,9 +30,7 @@ class OidcSessionMiddleware:
             login = reverse("accounts:login")
             if request.method == "GET":
                 login += "?" + urlencode({"next": request.get_full_path()})
-            if request.headers.get("HX-Request"):
-                response = HttpResponse(status=204)
-                response["HX-Redirect"] = login
-                return response
+            if request.htmx:
+                return HttpResponseClientRedirect(login)
             return redirect(login)
         return self.get_response(request)
