@@ -142,15 +142,15 @@ def conflicts_describe(
     and date of the scripts listed in the message."""
     conflicts = sorted(conflicts, key=lambda pair: pair[1]["public_id"])
     listed = [row["id"] for row, _record in conflicts[: ImportConflict.LISTED]]
-    last_edit: dict[int, dict] = {}
-    for edit in (
+    last_edit: dict[int, Any] = {}
+    for version in (
         ScriptVersion.objects.filter(script_id__in=listed, author__isnull=False)
         .order_by("script_id", "number")
         .values(
             "script_id", "author__first_name", "author__last_name", "author__username", "created_at"
         )
     ):
-        last_edit[edit["script_id"]] = edit
+        last_edit[version["script_id"]] = version
     described = []
     for row, record in conflicts:
         edit = last_edit.get(row["id"])

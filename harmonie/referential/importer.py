@@ -49,7 +49,7 @@ class ReferentialIds:
     user_ids: dict[str, int]
     candidate_ids: dict[str, int]
     # id → school_id, class_group_id, qualification_id, jury_id (what a script copies).
-    candidate_rows: dict[int, dict]
+    candidate_rows: dict[int, Any]
     school_department: dict[int, int]
     department_academy: dict[int, int]
     # Some label, scheme, user, candidate or registration was created or changed.
@@ -397,7 +397,7 @@ def _sync_registrations(
     *,
     exam_ids: dict[Any, int],
     candidate_ids: dict[Any, int],
-    candidate_rows: dict[int, dict],
+    candidate_rows: dict[int, Any],
 ) -> None:
     def candidate_academy(candidate_id: int) -> int:
         school = candidate_rows[candidate_id]["school_id"]

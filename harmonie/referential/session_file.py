@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, NoReturn, overload
 
 from harmonie.accounts.models import Role
 from harmonie.referential.scheme import GLOBAL_MARK
@@ -108,7 +108,7 @@ def role_is_grader(role: str | None) -> bool:
     return role == Role.GRADER
 
 
-def fail(path: str, message: str) -> None:
+def fail(path: str, message: str) -> NoReturn:
     raise SessionFileError(path, message)
 
 
@@ -129,7 +129,17 @@ def list_field(parent: dict, key: str, path: str, *, required: bool = True) -> l
     return value
 
 
-def text_field(record: dict, key: str, path: str, *, max_length: int = 200, optional: bool = False):
+@overload
+def text_field(
+    record: dict, key: str, path: str, *, max_length: int = ..., optional: Literal[False] = ...
+) -> str: ...
+@overload
+def text_field(
+    record: dict, key: str, path: str, *, max_length: int = ..., optional: bool
+) -> str | None: ...
+def text_field(
+    record: dict, key: str, path: str, *, max_length: int = 200, optional: bool = False
+) -> str | None:
     value = record.get(key)
     if value is None and optional:
         return None
@@ -147,6 +157,14 @@ def key_check(value: str, path: str, *, username: bool = False) -> str:
     return value
 
 
+@overload
+def key_field(
+    record: dict, key: str, path: str, *, max_length: int, optional: Literal[False] = ...
+) -> str: ...
+@overload
+def key_field(
+    record: dict, key: str, path: str, *, max_length: int, optional: bool
+) -> str | None: ...
 def key_field(
     record: dict, key: str, path: str, *, max_length: int, optional: bool = False
 ) -> str | None:

@@ -104,7 +104,7 @@ class RecordSync:
         record is compared, before anything of this model is written (it may refuse)."""
         existing = {
             key(row): row
-            for row in model.objects.values(
+            for row in model._default_manager.values(
                 "id", *key_fields, *fields, *extra_fields, *read_only
             ).iterator()
         }
@@ -129,10 +129,12 @@ class RecordSync:
             before_write()
         update_fields = [f for f in (*fields, *extra_fields) if f not in key_fields]
         for start in range(0, len(to_update), BULK_SIZE):
-            model.objects.bulk_update(to_update[start : start + BULK_SIZE], update_fields)
+            model._default_manager.bulk_update(to_update[start : start + BULK_SIZE], update_fields)
         rows_insert(model, to_create)
         self.report.created[name] = len(to_create)
         self.report.updated[name] = len(to_update)
         if to_create:
-            existing = {key(row): row for row in model.objects.values("id", *key_fields).iterator()}
+            existing = {
+                key(row): row for row in model._default_manager.values("id", *key_fields).iterator()
+            }
         return {natural: row["id"] for natural, row in existing.items()}
