@@ -18,6 +18,7 @@ from pathlib import Path
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django_tasks import task
 
 from harmonie.accounts.models import User
 from harmonie.accounts.permissions import exam_get_for_user
@@ -164,8 +165,6 @@ def school_archive_request(*, user: User, uai: str | None, exam_code: str) -> Sc
 
 
 def _archive_enqueue(archive_id: int) -> None:
-    from harmonie.validation.tasks import school_archive_build_task
-
     school_archive_build_task.enqueue(archive_id)
 
 
@@ -221,6 +220,12 @@ def school_archive_build(*, archive_id: int) -> str:
     )
     _older_archives_remove(archive=archive)
     return ArchiveState.READY
+
+
+@task(queue_name="zips")
+def school_archive_build_task(archive_id: int) -> str:
+    """The worker's task (`tasks` lists it): it takes the id and re-reads the archive."""
+    return school_archive_build(archive_id=archive_id)
 
 
 def _older_archives_remove(*, archive: SchoolArchive) -> None:

@@ -5,6 +5,9 @@ claim it (state `sending`, a lease, one more attempt), send it with its idempote
 record the answer. A sender that dies leaves `sending` with a lease that runs out; the
 supervisor then hands the message to a new task, which sends the same key again: the
 remote system answers the stored result without applying it twice.
+
+The tasks are declared here, beside what they run and what enqueues them, so that this
+module imports nothing that imports it back; `tasks` lists them for the worker.
 """
 
 import logging
@@ -13,7 +16,7 @@ from functools import partial
 
 from django.db import transaction
 from django.utils import timezone
-from django_tasks import TaskResult, TaskResultStatus
+from django_tasks import TaskResult, TaskResultStatus, task
 from django_tasks.base import Task
 from django_tasks.exceptions import TaskResultDoesNotExist, TaskResultMismatch
 
@@ -31,19 +34,28 @@ from harmonie.validation.selectors import OPEN_STATES
 logger = logging.getLogger(__name__)
 
 
-def _backend_defers() -> bool:
-    from harmonie.validation.tasks import message_deliver_task
+# --- the worker's tasks: they take ids and re-read the state ----------------------------
 
+
+@task(queue_name="delivery")
+def message_deliver_task(message_id: int) -> str:
+    return message_deliver(message_id=message_id)
+
+
+@task(queue_name="delivery")
+def deliveries_supervise_task(validation_id: int) -> bool:
+    return deliveries_supervise(validation_id=validation_id)
+
+
+def _backend_defers() -> bool:
     return message_deliver_task.get_backend().supports_defer
 
 
 def _message_enqueue(message_id: int, *, run_after: datetime | None = None) -> None:
-    from harmonie.validation.tasks import message_deliver_task
-
-    task = message_deliver_task
+    deliver = message_deliver_task
     if run_after is not None and _backend_defers() and run_after > timezone.now():
-        task = task.using(run_after=run_after)
-    result = task.enqueue(message_id)
+        deliver = deliver.using(run_after=run_after)
+    result = deliver.enqueue(message_id)
     DeliveryMessage.objects.filter(pk=message_id).update(
         task_id=str(result.id), task_enqueued_at=timezone.now()
     )
@@ -57,8 +69,6 @@ def _supervisor_enqueue(validation_id: int, *, chained: bool = False) -> None:
     """
     if not _backend_defers():
         return
-    from harmonie.validation.tasks import deliveries_supervise_task
-
     if not chained:
         waiting = (
             Validation.objects.filter(pk=validation_id)
@@ -194,8 +204,6 @@ def _task_status(task: Task, task_id: str) -> TaskResult | None:
 
 def _task_alive(task_id: str, *, started_after: datetime) -> bool:
     """Is the message's task still waiting to run, or running since recently?"""
-    from harmonie.validation.tasks import message_deliver_task
-
     result = _task_status(message_deliver_task, task_id) if task_id else None
     if result is None:
         return False

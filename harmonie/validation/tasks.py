@@ -1,24 +1,15 @@
-"""Background tasks (django-tasks, database backend): they take ids and re-read the state.
+"""The validation's background tasks (django-tasks, database backend), for the worker.
 
 Run by `python manage.py db_worker --queue-name delivery,zips` (or `'*'`) beside the web
 server. A task killed half-way is safe: see `delivery.deliveries_supervise`.
+
+Each task is declared beside the code that runs and enqueues it (`delivery`, `archives`),
+so that no module imports one that imports it back. They are named here too: tasks queued
+before they moved keep their stored path (`harmonie.validation.tasks.<name>`), which the
+worker imports.
 """
 
-from django_tasks import task
+from harmonie.validation.archives import school_archive_build_task
+from harmonie.validation.delivery import deliveries_supervise_task, message_deliver_task
 
-from harmonie.validation import archives, delivery
-
-
-@task(queue_name="delivery")
-def message_deliver_task(message_id: int) -> str:
-    return delivery.message_deliver(message_id=message_id)
-
-
-@task(queue_name="delivery")
-def deliveries_supervise_task(validation_id: int) -> bool:
-    return delivery.deliveries_supervise(validation_id=validation_id)
-
-
-@task(queue_name="zips")
-def school_archive_build_task(archive_id: int) -> str:
-    return archives.school_archive_build(archive_id=archive_id)
+__all__ = ["deliveries_supervise_task", "message_deliver_task", "school_archive_build_task"]
