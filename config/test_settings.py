@@ -1,11 +1,15 @@
-"""Test settings: fast hashing, tasks run immediately, throttling generous."""
+"""Test settings: fast hashing, throttling generous, and the production task backend.
+
+Tasks are recorded in the test database as in production (django-tasks-db); a test runs
+them with the real worker's loop (`worker` fixture in tests/validation/conftest.py).
+"""
 
 from config.settings import *  # noqa: F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 TASKS = {
     "default": {
-        "BACKEND": "django_tasks.backends.immediate.ImmediateBackend",
+        "BACKEND": "django_tasks_db.DatabaseBackend",
         "QUEUES": ["default", "delivery", "zips"],
     }
 }

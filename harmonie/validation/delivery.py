@@ -2,12 +2,15 @@
 
 Delivery of one message is three short steps, never a transaction held over the network:
 claim it (state `sending`, a lease, one more attempt), send it with its idempotency key,
-record the answer. A sender that dies leaves `sending` with a lease that runs out; the
-supervisor then hands the message to a new task, which sends the same key again: the
-remote system answers the stored result without applying it twice.
+record the answer. A failed attempt schedules the next one for later (`run_after`, with
+back-off). A sender that dies leaves `sending` with a lease that runs out; the supervisor
+then hands the message to a new task, which sends the same key again: the remote system
+answers the stored result without applying it twice.
 
 The tasks are declared here, beside what they run and what enqueues them, so that this
-module imports nothing that imports it back; `tasks` lists them for the worker.
+module imports nothing that imports it back; `tasks` lists them for the worker. Delivery
+needs a task backend that defers tasks and keeps their results (django-tasks-db's, in
+production and in the tests alike).
 """
 
 import logging
@@ -47,13 +50,9 @@ def deliveries_supervise_task(validation_id: int) -> bool:
     return deliveries_supervise(validation_id=validation_id)
 
 
-def _backend_defers() -> bool:
-    return message_deliver_task.get_backend().supports_defer
-
-
 def _message_enqueue(message_id: int, *, run_after: datetime | None = None) -> None:
     deliver = message_deliver_task
-    if run_after is not None and _backend_defers() and run_after > timezone.now():
+    if run_after is not None and run_after > timezone.now():
         deliver = deliver.using(run_after=run_after)
     result = deliver.enqueue(message_id)
     DeliveryMessage.objects.filter(pk=message_id).update(
@@ -62,13 +61,7 @@ def _message_enqueue(message_id: int, *, run_after: datetime | None = None) -> N
 
 
 def _supervisor_enqueue(validation_id: int, *, chained: bool = False) -> None:
-    """Schedule a supervisor round unless one is already waiting (`chained`: the round itself).
-
-    Only backends that defer tasks run a supervisor; with the immediate backend (tests)
-    a message either is delivered at once or waits for the retry button.
-    """
-    if not _backend_defers():
-        return
+    """Schedule a supervisor round unless one is already waiting (`chained`: the round itself)."""
     if not chained:
         waiting = (
             Validation.objects.filter(pk=validation_id)
@@ -115,7 +108,6 @@ def message_deliver(*, message_id: int) -> str:
             message.state == MessageState.PENDING
             and message.next_attempt_at
             and message.next_attempt_at > now + timedelta(seconds=1)
-            and _backend_defers()
         ):
             return message.state  # an early duplicate: the scheduled task will send it
         message.state = MessageState.SENDING
@@ -186,7 +178,7 @@ def _attempt_failed(*, message_id: int, attempt: int, error: DeliveryError) -> s
                 )
             )
         message.save(update_fields=["state", "last_error", "lease_until", "next_attempt_at"])
-        if message.state == MessageState.PENDING and _backend_defers():
+        if message.state == MessageState.PENDING:
             transaction.on_commit(
                 partial(_message_enqueue, message.pk, run_after=message.next_attempt_at)
             )
@@ -194,8 +186,6 @@ def _attempt_failed(*, message_id: int, attempt: int, error: DeliveryError) -> s
 
 
 def _task_status(task: Task, task_id: str) -> TaskResult | None:
-    if not task.get_backend().supports_get_result:
-        return None
     try:
         return task.get_result(task_id)
     except (TaskResultDoesNotExist, TaskResultMismatch, ValueError):

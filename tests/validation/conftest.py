@@ -1,9 +1,15 @@
-"""An academy ready to validate, and both stand-ins running in threads on free ports."""
+"""An academy ready to validate, both stand-ins running in threads on free ports, and the
+production task worker run in the test process."""
 
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 import httpx
 import pytest
+from django.utils import timezone
+from django_tasks import TaskResultStatus
+from django_tasks_db.management.commands.db_worker import Worker
+from django_tasks_db.models import DBTaskResult
 
 from standins.base import serve_in_thread
 from standins.payroll import PayrollStandIn
@@ -158,6 +164,67 @@ def standins(settings, tmp_path):
     both = StandIns(results, payroll)
     yield both
     both.close()
+
+
+class InProcessWorker:
+    """django-tasks-db's worker, the loop of `manage.py db_worker --batch`, in this process.
+
+    `run()` takes every task that is due, as the worker process does (claims it, runs it,
+    records its result), and returns when none is left. Tasks deferred to later (a retry
+    after its back-off, the supervisor's next round) wait for the clock to reach them. A
+    task that raised fails the test with its traceback.
+    """
+
+    def run(self, *, queues: tuple[str, ...] = ("*",)) -> int:
+        """Run what is due (on these queues); the number of tasks run."""
+        before = set(DBTaskResult.objects.finished().values_list("pk", flat=True))
+        Worker(
+            queue_names=list(queues),
+            interval=0,
+            batch=True,
+            backend_name="default",
+            startup_delay=False,
+            max_tasks=None,
+            worker_id="test-worker",
+            excluded_queue_names=[],
+        ).run()
+        ran = DBTaskResult.objects.finished().exclude(pk__in=before)
+        for failed in ran.filter(status=TaskResultStatus.FAILED):
+            raise AssertionError(f"{failed.task_path} a échoué :\n{failed.traceback}")
+        return ran.count()
+
+    def waiting(self, name: str) -> list[DBTaskResult]:
+        """Tasks of this name not run yet, soonest first."""
+        return list(
+            DBTaskResult.objects.filter(
+                status=TaskResultStatus.READY, task_path__endswith=f".{name}"
+            ).order_by("run_after")
+        )
+
+
+@pytest.fixture
+def worker(transactional_db):
+    """The real worker on the test database. Transactional tests: what a task enqueues on
+    commit is enqueued when it commits, as in production."""
+    return InProcessWorker()
+
+
+class Clock:
+    """Time moved forward for Django (`timezone.now`), the worker and delivery alike."""
+
+    def __init__(self, monkeypatch) -> None:
+        self.offset = timedelta()
+        real_now = timezone.now
+        monkeypatch.setattr(timezone, "now", lambda: real_now() + self.offset)
+
+    def advance(self, seconds: float) -> datetime:
+        self.offset += timedelta(seconds=seconds)
+        return timezone.now()
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    return Clock(monkeypatch)
 
 
 @pytest.fixture

@@ -48,10 +48,11 @@ def test_preview_partial_gives_reasons(world, api):
     assert body["details"]["absents"] == 0
 
 
-def test_validate_then_report(world, api, standins, django_capture_on_commit_callbacks):
+@pytest.mark.django_db(transaction=True)
+def test_validate_then_report(world, api, standins, worker):
     """R-VAL-1, R-VAL-6: validate, then read per system what was delivered."""
-    with django_capture_on_commit_callbacks(execute=True):
-        response = api(world["coordinator"], "post", "/exams/FRA-ECRIT/validations")
+    response = api(world["coordinator"], "post", "/exams/FRA-ECRIT/validations")
+    worker.run()
     assert response.status_code == 201, response.content
     created = response.json()
     assert created["mode"] == "full"
@@ -108,32 +109,30 @@ def test_unknown_exam_is_404(world, api):
     assert "introuvable" in response.json()["error"]["message"]
 
 
-def test_retry_endpoint(world, api, standins, django_capture_on_commit_callbacks):
+@pytest.mark.django_db(transaction=True)
+def test_retry_endpoint(world, api, standins, worker):
     standins.faults("results", fail_next=1)
-    with django_capture_on_commit_callbacks(execute=True):
-        validation_id = api(world["coordinator"], "post", "/exams/FRA-ECRIT/validations").json()[
-            "id"
-        ]
+    validation_id = api(world["coordinator"], "post", "/exams/FRA-ECRIT/validations").json()["id"]
+    worker.run()
     report = api(world["coordinator"], "get", f"/validations/{validation_id}").json()
     assert report["status"] == "in_progress"
     assert report["systems"]["results"]["retrying"] == 5
-    with django_capture_on_commit_callbacks(execute=True):
-        response = api(world["coordinator"], "post", f"/validations/{validation_id}/retry")
+    response = api(world["coordinator"], "post", f"/validations/{validation_id}/retry")
+    worker.run()
     assert response.json() == {"retried": 1}
     assert not DeliveryMessage.objects.exclude(state=MessageState.DELIVERED).exists()
     assert api(world["officer"], "post", f"/validations/{validation_id}/retry").status_code == 403
 
 
-def test_no_candidate_number_in_report(world, api, standins, django_capture_on_commit_callbacks):
+@pytest.mark.django_db(transaction=True)
+def test_no_candidate_number_in_report(world, api, standins, worker):
     """R-UNIT-2: the report names kept and refused records by anonymous script id."""
     standins.results.post(
         "/control/hand-entered",
         json={"exam": "FRA-ECRIT", "records": [{"candidate": "0000000001", "mark": "DI"}]},
     )
-    with django_capture_on_commit_callbacks(execute=True):
-        validation_id = api(world["coordinator"], "post", "/exams/FRA-ECRIT/validations").json()[
-            "id"
-        ]
+    validation_id = api(world["coordinator"], "post", "/exams/FRA-ECRIT/validations").json()["id"]
+    worker.run()
     response = api(world["coordinator"], "get", f"/validations/{validation_id}")
     assert response.json()["exceptions"][0]["ref"] == "S-000001"
     assert b"0000000001" not in response.content

@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_unlock_then_validate(page, browser_login, world, standins, tmp_path):
+def test_unlock_then_validate(page, browser_login, world, standins, worker, tmp_path):
     browser_login(world["officer"])
     page.goto("/validation/FRA-ECRIT/lots/")
     row = page.get_by_test_id("batch-L-0002")
@@ -26,7 +26,8 @@ def test_unlock_then_validate(page, browser_login, world, standins, tmp_path):
     page.screenshot(path=str(tmp_path / "preview.png"), full_page=True)
     page.get_by_test_id("confirm").click()
     page.wait_for_url(re.compile(r"/validation/transmissions/\d+/$"))
-    expect(page.get_by_test_id("status")).to_have_text("Transmission terminée")
+    worker.run()  # the task worker delivers; the report, polling, shows the end by itself
+    expect(page.get_by_test_id("status")).to_have_text("Transmission terminée", timeout=10000)
     results = page.get_by_test_id("system-results")
     expect(results.locator('[data-count="delivered"]')).to_have_text("2")
     page.screenshot(path=str(tmp_path / "report.png"), full_page=True)

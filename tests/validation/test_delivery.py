@@ -1,39 +1,48 @@
 """Delivery to the stand-ins: outcomes per record, retries, nothing lost, nothing twice
-(R-VAL-4, R-VAL-5, R-VAL-6). Tasks run at once (immediate backend); a retry is driven by
-`validation_retry` (the report's button) or the supervisor, as the worker would."""
+(R-VAL-4, R-VAL-5, R-VAL-6). Tasks go through the production path: recorded by the
+database task backend, run by django-tasks-db's worker loop in the test process (`worker`);
+a failed attempt's deferred retry and the supervisor's rounds run when the clock reaches
+them (`clock`), a retry is also driven by `validation_retry` (the report's button)."""
 
 from datetime import timedelta
 
 import httpx
 import pytest
 from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
 
 from harmonie.errors import Conflict
 from harmonie.validation import delivery
 from harmonie.validation.adapters import ResultsSystemAdapter
 from harmonie.validation.conf import validation_config
-from harmonie.validation.delivery import deliveries_supervise, message_deliver
+from harmonie.validation.delivery import message_deliver
 from harmonie.validation.models import DeliveryMessage, MessageState
 from harmonie.validation.report import validation_exceptions, validation_report
 from harmonie.validation.services import validation_execute, validation_retry
 
-pytestmark = pytest.mark.django_db
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
-def validate(world, django_capture_on_commit_callbacks):
+def validate(world, worker):
+    """Validate, then let the worker run what is due."""
+
     def run():
-        with django_capture_on_commit_callbacks(execute=True):
-            return validation_execute(user=world["coordinator"], exam_code="FRA-ECRIT")
+        validation = validation_execute(user=world["coordinator"], exam_code="FRA-ECRIT")
+        worker.run()
+        return validation
 
     return run
 
 
 @pytest.fixture
-def retry(world, django_capture_on_commit_callbacks):
+def retry(world, worker):
+    """The report's retry button, then the worker."""
+
     def run(validation):
-        with django_capture_on_commit_callbacks(execute=True):
-            return validation_retry(user=world["coordinator"], validation_id=validation.pk)
+        count = validation_retry(user=world["coordinator"], validation_id=validation.pk)
+        worker.run()
+        return count
 
     return run
 
@@ -174,15 +183,21 @@ def test_time_out_then_retry_applies_once(standins, validate, retry):
     assert all(row["writes"] == 1 for row in standins.marks().values())
 
 
-def test_gives_up_after_max_attempts_then_retry_button(standins, validate, retry):
+def test_gives_up_after_max_attempts_then_retry_button(standins, validate, retry, worker, clock):
+    """R-VAL-6: each failed attempt is retried later by the worker, until max_attempts;
+    then the message is failed and waits for the retry button."""
     standins.faults("results", fail_next=10)
     validation = validate()
     message = validation.messages.get(system="results")
     for _ in range(validation_config().max_attempts - 1):
-        message_deliver(message_id=message.pk)
+        message.refresh_from_db()
+        clock.advance((message.next_attempt_at - timezone.now()).total_seconds())
+        worker.run()
     message.refresh_from_db()
     assert message.state == MessageState.FAILED
     assert message.attempts == 3
+    assert standins.state("results")["messages"]["received"] == 3
+    assert worker.waiting("message_deliver_task") == []  # no retry after the last attempt
     results, report = _system(validation, "results")
     assert report.status == "failed"
     assert results.failed == 5
@@ -214,24 +229,104 @@ def test_message_refused_whole_fails_at_once(standins, validate, monkeypatch):
     assert "format inconnu" in results.errors[0]["error"]
 
 
-def test_dead_sender_is_taken_over_by_the_supervisor(standins, validate, world):
-    """R-VAL-6: a worker killed after the system applied a message, before recording the
-    answer: the lease runs out, the supervisor resends the same key, nothing twice."""
+def test_failed_attempt_is_retried_after_its_back_off(standins, validate, worker, clock):
+    """R-VAL-6: a failed attempt schedules the next one `retry_backoff` seconds later
+    (a task deferred with run_after); the worker runs it then, not before."""
     standins.faults("results", fail_next=1)
     validation = validate()
-    message = validation.messages.select_related("validation").get(system="results")
+    message = validation.messages.get(system="results")
+    assert (message.state, message.attempts) == (MessageState.PENDING, 1)
+    backoff = validation_config().retry_backoff
+    assert message.next_attempt_at > timezone.now() + timedelta(seconds=backoff - 2)
+    [scheduled] = worker.waiting("message_deliver_task")
+    assert scheduled.run_after == message.next_attempt_at
+    assert scheduled.args_kwargs["args"] == [message.pk]
+
+    assert worker.run() == 0  # not due yet
+    assert standins.state("results")["messages"]["received"] == 1
+    assert _system(validation, "results")[1].status == "in_progress"
+
+    clock.advance(backoff)
+    assert worker.run() == 1
+    message.refresh_from_db()
+    assert (message.state, message.attempts) == (MessageState.DELIVERED, 2)
+    assert _system(validation, "results")[1].status == "delivered"
+    assert all(row["writes"] == 1 for row in standins.marks().values())
+
+
+def test_early_duplicate_leaves_the_message_to_its_scheduled_retry(standins, validate, worker):
+    """A second task for a message whose retry is scheduled later does not send it early."""
+    standins.faults("results", fail_next=1)
+    validation = validate()
+    message = validation.messages.get(system="results")
+    assert message_deliver(message_id=message.pk) == MessageState.PENDING
+    assert standins.state("results")["messages"]["received"] == 1
+
+
+def _supervisor_round(worker, clock) -> int:
+    """Let the clock reach the supervisor's next round, then the worker run it."""
+    [round_] = worker.waiting("deliveries_supervise_task")
+    clock.advance((round_.run_after - timezone.now()).total_seconds())
+    return worker.run()
+
+
+def test_dead_sender_is_taken_over_by_the_supervisor(standins, world, worker, clock):
+    """R-VAL-6: a worker killed after the system applied a message, before recording the
+    answer: the lease runs out, the supervisor's round hands the message to a new task,
+    which resends the same key: answered from storage, nothing written twice."""
+    validation = validation_execute(user=world["coordinator"], exam_code="FRA-ECRIT")
+    message = validation.messages.get(system="results")
+    # The killed worker: it claimed the message's task and the message, sent it, and died.
+    DBTaskResult.objects.get(pk=message.task_id).claim("killed-worker")
+    DeliveryMessage.objects.filter(pk=message.pk).update(
+        state=MessageState.SENDING,
+        attempts=1,
+        lease_until=timezone.now() + timedelta(seconds=validation_config().lease_seconds),
+    )
     ResultsSystemAdapter(base_url=standins.results_server.url, config=validation_config()).send(
         key=message.idempotency_key, payload=message.payload
     )
-    DeliveryMessage.objects.filter(pk=message.pk).update(
-        state=MessageState.SENDING, lease_until=timezone.now() - timedelta(seconds=1)
-    )
-    assert validation_report(validation=validation).stalled
-    assert deliveries_supervise(validation_id=validation.pk) is True
+    worker.run()  # the other system's message
+    assert not validation_report(validation=validation).stalled
+
+    _supervisor_round(worker, clock)
+    message.refresh_from_db()
+    assert (message.state, message.attempts) == (MessageState.DELIVERED, 2)
+    assert validation_report(validation=validation).status == "delivered"
+    assert all(row["writes"] == 1 for row in standins.marks().values())
+    keys = standins.state("results")["keys"]
+    assert [(k["applications"], k["replays"]) for k in keys] == [(1, 1)]
+    # The next round finds nothing open and schedules no other.
+    _supervisor_round(worker, clock)
+    assert worker.waiting("deliveries_supervise_task") == []
+
+
+def test_message_whose_task_died_is_given_a_new_one(standins, world, worker, clock):
+    """R-VAL-6: the worker died while running a message's task before it claimed the
+    message (still pending, its task running for longer than a lease): the supervisor
+    enqueues a new task."""
+    validation = validation_execute(user=world["coordinator"], exam_code="FRA-ECRIT")
+    message = validation.messages.get(system="results")
+    DBTaskResult.objects.get(pk=message.task_id).claim("killed-worker")
+    worker.run()
+    assert standins.state("results")["messages"]["received"] == 0
+
+    _supervisor_round(worker, clock)
     message.refresh_from_db()
     assert message.state == MessageState.DELIVERED
-    assert all(row["writes"] == 1 for row in standins.marks().values())
-    assert deliveries_supervise(validation_id=validation.pk) is False
+    assert validation_report(validation=validation).status == "delivered"
+
+
+def test_a_sender_schedules_the_supervisor_when_none_is_waiting(standins, world, worker):
+    """Whatever ended the supervisor's rounds, the next sender schedules one."""
+    validation = validation_execute(user=world["coordinator"], exam_code="FRA-ECRIT")
+    DBTaskResult.objects.filter(task_path__endswith=".deliveries_supervise_task").delete()
+    standins.faults("results", fail_next=1)
+    worker.run()
+    validation.refresh_from_db()
+    [round_] = worker.waiting("deliveries_supervise_task")
+    assert str(round_.pk) == validation.supervisor_task_id
+    assert round_.args_kwargs["args"] == [validation.pk]
 
 
 def test_live_sender_is_left_alone(standins, validate):

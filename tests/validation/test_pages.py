@@ -52,11 +52,10 @@ def test_preview_page_partial_lists_reasons(world, coordinator_client):
     assert "Candidats dont la copie est dans un lot non verrouillé" in html
 
 
-def test_confirm_redirects_to_report(
-    world, coordinator_client, standins, django_capture_on_commit_callbacks
-):
-    with django_capture_on_commit_callbacks(execute=True):
-        response = coordinator_client.post(reverse("validation:execute", args=["FRA-ECRIT"]))
+@pytest.mark.django_db(transaction=True)
+def test_confirm_redirects_to_report(world, coordinator_client, standins, worker):
+    response = coordinator_client.post(reverse("validation:execute", args=["FRA-ECRIT"]))
+    worker.run()
     validation = Validation.objects.get()
     assert response.status_code == 302
     assert response.url == reverse("validation:report", args=[validation.pk])
@@ -79,10 +78,11 @@ def test_report_polls_while_in_progress(world, coordinator_client, no_delivery):
     assert "encore en cours de transmission" in again.content.decode()
 
 
-def test_retry_button(world, coordinator_client, standins, django_capture_on_commit_callbacks):
+@pytest.mark.django_db(transaction=True)
+def test_retry_button(world, coordinator_client, standins, worker):
     standins.faults("results", fail_next=10)
-    with django_capture_on_commit_callbacks(execute=True):
-        coordinator_client.post(reverse("validation:execute", args=["FRA-ECRIT"]))
+    coordinator_client.post(reverse("validation:execute", args=["FRA-ECRIT"]))
+    worker.run()
     validation = Validation.objects.get()
     html = coordinator_client.get(
         reverse("validation:report", args=[validation.pk])
@@ -90,8 +90,8 @@ def test_retry_button(world, coordinator_client, standins, django_capture_on_com
     assert 'data-testid="retry"' in html
     assert "503" in html
     standins.faults("results", fail_next=0)
-    with django_capture_on_commit_callbacks(execute=True):
-        coordinator_client.post(reverse("validation:retry", args=[validation.pk]))
+    coordinator_client.post(reverse("validation:retry", args=[validation.pk]))
+    worker.run()
     html = coordinator_client.get(reverse("validation:report", args=[validation.pk])).content
     assert "1 message(s) relancé(s)." in html.decode()
     assert "Transmission terminée" in html.decode()

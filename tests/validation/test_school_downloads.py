@@ -151,21 +151,19 @@ def test_scripts_of_unlocked_batches_wait(world, scans, validated, api):
     assert _zip(api(world["school_a"], ZIP_A)).namelist() == []
 
 
-def test_big_school_zip_is_built_in_the_background(
-    world, scans, validated, api, settings, django_capture_on_commit_callbacks
-):
+@pytest.mark.django_db(transaction=True)
+def test_big_school_zip_is_built_in_the_background(world, scans, api, settings, worker):
+    """R-VAL-7: above `zip_stream_max_scripts`, the worker builds the zip (queue `zips`)."""
     settings.VALIDATION = {"zip_stream_max_scripts": 1}
-    settings.TASKS = {
-        "default": {
-            "BACKEND": "django_tasks.backends.immediate.ImmediateBackend",
-            "QUEUES": ["default", "delivery", "zips"],
-        }
-    }
-    with django_capture_on_commit_callbacks(execute=True):
-        first = api(world["school_a"], ZIP_A)
+    # The deliveries wait in their queue: only the zips queue is run here.
+    validation_execute(user=world["coordinator"], exam_code="FRA-ECRIT")
+    first = api(world["school_a"], ZIP_A)
     assert first.status_code == 202
     assert first["Retry-After"] == "10"
     archive = SchoolArchive.objects.get()
+    assert archive.state == ArchiveState.BUILDING
+    assert worker.run(queues=("zips",)) == 1
+    archive.refresh_from_db()
     assert archive.state == ArchiveState.READY
     assert archive.script_count == 2
     second = api(world["school_a"], ZIP_A)
