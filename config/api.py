@@ -14,6 +14,7 @@ from harmonie.explanation.api import router as explanation_router
 from harmonie.fairness.api import router as fairness_router
 from harmonie.harmonisation.api import router as harmonisation_router
 from harmonie.marking.api import router as marking_router
+from harmonie.schemas import validation_details, validation_message
 from harmonie.statistics.api import router as statistics_router
 from harmonie.validation.api import router as validation_router
 
@@ -23,6 +24,19 @@ class HarmonieAPI(NinjaAPI):
 
     def get_openapi_schema(self, **kwargs: Any) -> Any:
         return openapi_errors_add(super().get_openapi_schema(**kwargs))
+
+    def validation_error_from_error_contexts(self, error_contexts: list[Any]) -> ValidationError:
+        """As Django Ninja's, but each error keeps the value refused, which the French
+        message quotes (« nombre attendu (reçu « abc ») »); the details do not echo it."""
+        errors = []
+        for context in error_contexts:
+            model = context.model
+            for error in context.pydantic_validation_error.errors(
+                include_url=False, include_context=False
+            ):
+                where = model.__ninja_flatten_map_reverse__.get(error["loc"], error["loc"])
+                errors.append({**error, "loc": (model.__ninja_param_source__, *where)})
+        return ValidationError(errors)
 
 
 api = HarmonieAPI(
@@ -46,14 +60,6 @@ def error_response(
     )
 
 
-def _validation_message(errors: list[dict]) -> str:
-    if not errors:
-        return "Requête invalide."
-    first = errors[0]
-    where = ".".join(str(part) for part in first.get("loc", []) if part not in ("body", "query"))
-    return f"Requête invalide : champ « {where} » incorrect ({first.get('msg', '')})."
-
-
 @api.exception_handler(DomainError)
 def on_domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
     return error_response(
@@ -67,8 +73,8 @@ def on_validation_error(request: HttpRequest, exc: ValidationError) -> HttpRespo
         request,
         status=400,
         code="invalid",
-        message=_validation_message(exc.errors),
-        details=exc.errors,
+        message=validation_message(exc.errors),
+        details=validation_details(exc.errors),
     )
 
 

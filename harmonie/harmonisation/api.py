@@ -1,17 +1,23 @@
 """API endpoints of this app (API.md §2); mounted under /api/v1 by config.api.
 
-Bodies are read loosely (`Any`) so that every refusal comes from the domain parsers
-with a French message naming the scenario and the key.
+Bodies are typed by harmonie.harmonisation.schemas (a type error is a 400 naming the
+field, in French); the services check the rules and name the scenario and the key.
 """
 
 from datetime import datetime
-from typing import Any
 
 from django.http import HttpRequest
 from ninja import Field, Router, Schema
 from ninja.responses import Status
 
 from harmonie.harmonisation.models import Simulation
+from harmonie.harmonisation.schemas import (
+    ComparisonIn,
+    ExecutionIn,
+    ScenariosIn,
+    SimulationIn,
+    drafts,
+)
 from harmonie.harmonisation.selectors import (
     conformity_state,
     harmonisation_get,
@@ -19,6 +25,7 @@ from harmonie.harmonisation.selectors import (
     scenario_population,
 )
 from harmonie.harmonisation.services import (
+    Draft,
     comparison_create,
     conformity_apply,
     harmonisation_execute,
@@ -27,48 +34,6 @@ from harmonie.harmonisation.services import (
 )
 
 router = Router(tags=["harmonisation en masse"])
-
-
-class ScenariosIn(Schema):
-    scenarios: Any = Field(None, description="Scénarios : [{filter, action: {type, points}}]")
-
-
-class SimulationIn(Schema):
-    scenarios: Any = Field(None, description="Scénarios : [{filter, action: {type, points}}]")
-    display: Any = Field(None, description="Filtre d'affichage des graphiques (objet filtre)")
-    replays: int | None = Field(
-        None,
-        description="Harmonisation dont ces scénarios sont rejoués (facultatif) : une annulation "
-        "rejouée dit alors combien de ses candidats elle laisserait harmonisés (R-MASS-14)",
-    )
-
-
-class DraftIn(Schema):
-    scenarios: Any = Field(None, description="Scénarios : [{filter, action: {type, points}}]")
-
-
-class ComparisonIn(Schema):
-    a: DraftIn
-    b: DraftIn
-    display: Any = Field(None, description="Filtre d'affichage des graphiques (objet filtre)")
-
-
-class ReasonIn(Schema):
-    code: str = Field(
-        "other",
-        description="grader_severity, grader_leniency, subject_difficulty, scheme_error, "
-        "scanning_incident ou other (R-FAIR-5)",
-    )
-    text: str | None = Field("", description="Précision (facultative, 1 000 caractères au plus)")
-
-
-class ExecutionIn(Schema):
-    simulation: Any = Field(None, description="Identifiant de la simulation affichée")
-    name: str | None = Field("", description="Nom pour l'historique (facultatif)")
-    scenarios: Any = Field(
-        None, description="Scénarios tels qu'affichés (facultatif) : refusés s'ils diffèrent"
-    )
-    reason: ReasonIn | None = Field(None, description="Motif (R-FAIR-5) ; absent : `other`")
 
 
 class PopulationCountOut(Schema):
@@ -200,7 +165,9 @@ class ConformityOut(Schema):
     summary="Informations sur les candidats de chaque scénario (R-MASS-6)",
 )
 def scenario_population_post(request: HttpRequest, exam: str, payload: ScenariosIn) -> dict:
-    counts = scenario_population(user=request.auth, exam_code=exam, scenarios=payload.scenarios)
+    counts = scenario_population(
+        user=request.auth, exam_code=exam, scenarios=drafts(payload.scenarios)
+    )
     return {"scenarios": counts}
 
 
@@ -213,8 +180,8 @@ def simulation_post(request: HttpRequest, exam: str, payload: SimulationIn) -> S
     simulation = simulation_create(
         user=request.auth,
         exam_code=exam,
-        scenarios=payload.scenarios,
-        display=payload.display,
+        scenarios=drafts(payload.scenarios),
+        display=payload.display.data() if payload.display is not None else None,
         replays=payload.replays,
     )
     return Status(201, _simulation_answer(simulation))
@@ -233,9 +200,9 @@ def comparison_post(request: HttpRequest, exam: str, payload: ComparisonIn) -> S
     comparison = comparison_create(
         user=request.auth,
         exam_code=exam,
-        a=payload.a.dict(),
-        b=payload.b.dict(),
-        display=payload.display,
+        a=Draft(scenarios=drafts(payload.a.scenarios)),
+        b=Draft(scenarios=drafts(payload.b.scenarios)),
+        display=payload.display.data() if payload.display is not None else None,
     )
     return Status(
         201,
@@ -268,8 +235,8 @@ def harmonisation_post(request: HttpRequest, exam: str, payload: ExecutionIn) ->
         exam_code=exam,
         simulation_id=payload.simulation,
         name=payload.name or "",
-        scenarios=payload.scenarios,
-        reason=payload.reason.dict() if payload.reason is not None else None,
+        scenarios=drafts(payload.scenarios) if payload.scenarios is not None else None,
+        reason=payload.reason.draft() if payload.reason is not None else None,
     )
     return Status(201, harmonisation_get(user=request.auth, harmonisation_id=harmonisation.pk))
 

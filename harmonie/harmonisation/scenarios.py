@@ -1,12 +1,16 @@
 """Reading scenarios (API.md: `{"filter": <filter>, "action": {"type", "points"}}`).
 
-Every refusal is an `InvalidInput` with a French message naming the scenario, so that
-nothing is simulated or written from bad input (R-MASS-1, R-MASS-4).
+A scenario arrives as a `ScenarioDraft`: typed by the API's schemas, or read from an
+API.md-shaped object (the editor's form, a stored simulation, a draft in an address) by
+`scenario_draft_read`, the one place raw shapes are checked. `scenarios_parse` then checks
+the rules against the exam and the user's scope. Every refusal is an `InvalidInput` with
+a French message naming the scenario, so that nothing is simulated or written from bad
+input (R-MASS-1, R-MASS-4).
 """
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -71,16 +75,62 @@ def _points_parse(*, raw: Any, exam: Exam, where: str) -> Decimal:
     return points
 
 
-def scenario_parse(*, data: Any, exam: Exam, user: User, position: int) -> ParsedScenario:
+def scenarios_count_check(*, count: int) -> None:
+    """R-MASS-1: at most HARMONIE_SCENARIOS_MAX scenarios in one harmonisation."""
+    if count > settings.HARMONIE_SCENARIOS_MAX:
+        raise InvalidInput(
+            f"Trop de scénarios : au plus {settings.HARMONIE_SCENARIOS_MAX} par harmonisation.",
+            details={"scenarios": count, "max": settings.HARMONIE_SCENARIOS_MAX},
+        )
+
+
+@dataclass(frozen=True)
+class ScenarioDraft:
+    """A scenario before its rules are checked: the filter object's keys (API.md), the
+    action type and its points (a number, or the text of a form field)."""
+
+    filter: Mapping[str, Any]
+    action_type: str | None
+    points: Decimal | float | int | str | None = None
+
+
+def scenario_draft_read(*, data: Any, position: int) -> ScenarioDraft:
+    """A draft from an API.md scenario object whose shape nothing checked yet."""
     where = f"Scénario n°{position + 1}"
     if not isinstance(data, Mapping):
         raise InvalidInput(f"{where} : un objet {{filter, action}} est attendu.")
     raw_filter = data.get("filter") or {}
     if not isinstance(raw_filter, Mapping):
         raise InvalidInput(f"{where} : le filtre doit être un objet.")
+    raw_action = data.get("action")
+    if raw_action is not None and not isinstance(raw_action, Mapping):
+        raise InvalidInput(
+            f"{where} : choisissez une action (majoration, minoration ou réinitialisation)."
+        )
+    raw_action = raw_action or {}
+    action_type = raw_action.get("type")
+    if action_type is not None and not isinstance(action_type, str):
+        raise InvalidInput(f"{where} : action « {action_type} » inconnue (raise, lower ou reset).")
+    points = raw_action.get("points")
+    if isinstance(points, bool) or not isinstance(points, Decimal | int | float | str | None):
+        raise InvalidInput(f"{where} : « {points} » n'est pas un nombre de points.")
+    return ScenarioDraft(
+        filter={k: v for k, v in raw_filter.items() if v not in (None, "", [], ())},
+        action_type=action_type or None,
+        points=points,
+    )
+
+
+def scenario_parse(
+    *, draft: ScenarioDraft, exam: Exam, user: User, position: int
+) -> ParsedScenario:
+    """R-MASS-4: the filter keys the exam's kind allows, known natural keys in the user's
+    scope; an action among raise, lower and reset, with positive points on the step."""
+    where = f"Scénario n°{position + 1}"
+    raw_filter = {k: v for k, v in draft.filter.items() if v not in (None, "", [], ())}
     allowed = scenario_filter_keys(exam=exam)
     for key in raw_filter:
-        if key not in allowed and raw_filter[key] not in (None, "", [], ()):
+        if key not in allowed:
             kind = "ponctuelle" if exam.is_marked else "uniquement harmonisée"
             raise InvalidInput(
                 f"{where} : le filtre « {key} » n'est pas proposé pour une épreuve {kind}.",
@@ -88,21 +138,13 @@ def scenario_parse(*, data: Any, exam: Exam, user: User, position: int) -> Parse
             )
     try:
         script_filter = script_filter_parse(
-            data={k: v for k, v in raw_filter.items() if v not in (None, "", [], ())},
-            exam=exam,
-            user=user,
-            scripts=scripts_in_scope(user=user, exam=exam),
+            data=raw_filter, exam=exam, user=user, scripts=scripts_in_scope(user=user, exam=exam)
         )
     except InvalidInput as error:
         raise InvalidInput(
             f"{where} : {error.message}", details={"scenario": position, **(error.details or {})}
         ) from None
-    raw_action = data.get("action")
-    if not isinstance(raw_action, Mapping):
-        raise InvalidInput(
-            f"{where} : choisissez une action (majoration, minoration ou réinitialisation)."
-        )
-    action_type = raw_action.get("type")
+    action_type = draft.action_type
     if not action_type:
         raise InvalidInput(
             f"{where} : choisissez une action (majoration, minoration ou réinitialisation)."
@@ -111,20 +153,27 @@ def scenario_parse(*, data: Any, exam: Exam, user: User, position: int) -> Parse
         raise InvalidInput(f"{where} : action « {action_type} » inconnue (raise, lower ou reset).")
     points = None
     if action_type != RESET:
-        points = _points_parse(raw=raw_action.get("points"), exam=exam, where=where)
+        points = _points_parse(raw=draft.points, exam=exam, where=where)
     return ParsedScenario(filter=script_filter, action=Action(type=action_type, points=points))
 
 
-def scenarios_parse(*, data: Any, exam: Exam, user: User) -> list[ParsedScenario]:
+def scenarios_parse(
+    *, data: Sequence[ScenarioDraft | Mapping[str, Any]] | None, exam: Exam, user: User
+) -> list[ParsedScenario]:
+    """The scenarios of one harmonisation: typed drafts (the API), or API.md objects (the
+    editor's form, a stored simulation) read by `scenario_draft_read`."""
     if not isinstance(data, list | tuple) or not data:
         raise InvalidInput("Une harmonisation a au moins un scénario.")
-    if len(data) > settings.HARMONIE_SCENARIOS_MAX:  # refused before any is read
-        raise InvalidInput(
-            f"Trop de scénarios : au plus {settings.HARMONIE_SCENARIOS_MAX} par harmonisation.",
-            details={"scenarios": len(data), "max": settings.HARMONIE_SCENARIOS_MAX},
-        )
+    scenarios_count_check(count=len(data))  # refused before any is read
     return [
-        scenario_parse(data=item, exam=exam, user=user, position=position)
+        scenario_parse(
+            draft=item
+            if isinstance(item, ScenarioDraft)
+            else scenario_draft_read(data=item, position=position),
+            exam=exam,
+            user=user,
+            position=position,
+        )
         for position, item in enumerate(data)
     ]
 

@@ -1,5 +1,6 @@
 """Mass harmonisation reads: scenario populations, history, replay, conformity state."""
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -16,7 +17,7 @@ from harmonie.harmonisation.permissions import (
     history_check,
 )
 from harmonie.harmonisation.population import population_load, scenario_mask
-from harmonie.harmonisation.scenarios import action_label, scenarios_parse
+from harmonie.harmonisation.scenarios import ScenarioDraft, action_label, scenarios_parse
 from harmonie.harmonisation.undo import undo_possible
 from harmonie.marking.models import Script
 from harmonie.marking.permissions import scripts_in_scope
@@ -29,7 +30,9 @@ def harmonisation_count(*, exam: Exam, academy_id: int) -> int:
     return Harmonisation.objects.filter(exam=exam, academy_id=academy_id).count()
 
 
-def scenario_population(*, user: User, exam_code: str, scenarios: Any) -> list[dict]:
+def scenario_population(
+    *, user: User, exam_code: str, scenarios: Sequence[ScenarioDraft | Mapping[str, Any]]
+) -> list[dict]:
     """Per scenario, against the current data and ignoring the other scenarios (R-MASS-6):
     total matched, harmonisable, and non-harmonisable counts by reason."""
     exam = exam_for_mass_harmonisation(user=user, exam_code=exam_code)

@@ -1,7 +1,7 @@
 """Mass harmonisation writes: simulate (R-MASS-8), compare (R-FAIR-4), undo (R-MASS-14),
 execute (R-MASS-9, R-MASS-10), make conforming (R-MASS-12)."""
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +18,7 @@ from harmonie.harmonisation.permissions import exam_for_mass_harmonisation, undo
 from harmonie.harmonisation.population import population_load
 from harmonie.harmonisation.scenarios import (
     ParsedScenario,
+    ScenarioDraft,
     scenarios_fingerprint,
     scenarios_parse,
 )
@@ -35,6 +36,8 @@ from harmonie.referential.models import Exam
 from harmonie.referential.versions import academy_marks_version, marks_version_bump
 
 __all__ = [
+    "Draft",
+    "ReasonDraft",
     "comparison_create",
     "conformity_apply",
     "exam_for_mass_harmonisation",
@@ -42,6 +45,28 @@ __all__ = [
     "simulation_create",
     "undo_simulation_create",
 ]
+
+
+# The scenarios of one harmonisation: typed drafts (the API), or API.md objects (the
+# editor's form, stored simulations), read by scenarios_parse.
+Scenarios = Sequence[ScenarioDraft | Mapping[str, Any]]
+# A filter object (API.md keys): typed by the API's schema or read from the form.
+FilterData = Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class ReasonDraft:
+    """The reason given at execution (R-FAIR-5), not yet checked against the list."""
+
+    code: str = "other"
+    text: str = ""
+
+
+@dataclass(frozen=True)
+class Draft:
+    """One version of a comparison (R-FAIR-4): its scenarios."""
+
+    scenarios: Scenarios
 
 
 def _harmonisation_in_academy(*, user: User, exam: Exam, harmonisation_id: Any) -> Harmonisation:
@@ -59,7 +84,12 @@ def _harmonisation_in_academy(*, user: User, exam: Exam, harmonisation_id: Any) 
 
 
 def simulation_create(
-    *, user: User, exam_code: str, scenarios: Any, display: Any = None, replays: Any = None
+    *,
+    user: User,
+    exam_code: str,
+    scenarios: Scenarios,
+    display: FilterData | None = None,
+    replays: int | str | None = None,
 ) -> Simulation:
     """Simulate the scenarios on the current data of the user's academy (R-MASS-8).
 
@@ -129,7 +159,12 @@ class Comparison:
 
 
 def comparison_create(
-    *, user: User, exam_code: str, a: Any, b: Any, display: Any = None
+    *,
+    user: User,
+    exam_code: str,
+    a: Draft | Mapping[str, Any],
+    b: Draft | Mapping[str, Any],
+    display: FilterData | None = None,
 ) -> Comparison:
     """Two drafts simulated on the same data (R-FAIR-4); either can then be executed.
 
@@ -139,10 +174,14 @@ def comparison_create(
     exam = exam_for_mass_harmonisation(user=user, exam_code=exam_code)
     drafts = []
     for label, draft in (("A", a), ("B", b)):
-        if not isinstance(draft, Mapping):
+        if isinstance(draft, Draft):
+            scenarios = draft.scenarios
+        elif isinstance(draft, Mapping):
+            scenarios = draft.get("scenarios")
+        else:
             raise InvalidInput(f"Version {label} : un objet {{scenarios}} est attendu.")
         try:
-            drafts.append(scenarios_parse(data=draft.get("scenarios"), exam=exam, user=user))
+            drafts.append(scenarios_parse(data=scenarios, exam=exam, user=user))
         except InvalidInput as error:
             raise InvalidInput(
                 f"Version {label} — {error.message}", details=error.details
@@ -170,7 +209,7 @@ def comparison_create(
     return Comparison(a=simulations[0], b=simulations[1], differ=differ)
 
 
-def undo_simulation_create(*, user: User, harmonisation_id: Any) -> Simulation:
+def undo_simulation_create(*, user: User, harmonisation_id: int | str) -> Simulation:
     """The simulation of the exact undo of a harmonisation (R-MASS-14).
 
     Its scenarios are the original's, each switched to a reset, and its population is
@@ -210,8 +249,10 @@ def undo_simulation_create(*, user: User, harmonisation_id: Any) -> Simulation:
     )
 
 
-def reason_parse(*, reason: Any) -> tuple[str, str]:
+def reason_parse(*, reason: ReasonDraft | Mapping[str, Any] | None) -> tuple[str, str]:
     """R-FAIR-5: `{"code", "text"}` from the fixed list; absent means `other`."""
+    if isinstance(reason, ReasonDraft):
+        reason = {"code": reason.code, "text": reason.text}
     if reason in (None, "", {}):
         return "other", ""
     if not isinstance(reason, Mapping):
@@ -233,10 +274,10 @@ def harmonisation_execute(
     *,
     user: User,
     exam_code: str,
-    simulation_id: Any,
+    simulation_id: int | str | None,
     name: str = "",
-    scenarios: Any = None,
-    reason: Any = None,
+    scenarios: Scenarios | None = None,
+    reason: ReasonDraft | Mapping[str, Any] | None = None,
 ) -> Harmonisation:
     """Execute a simulated harmonisation, all or nothing (R-MASS-9, R-MASS-10).
 

@@ -7,7 +7,7 @@ harmonisations, which this app never imports.
 from typing import Any
 
 from django.http import HttpRequest
-from ninja import Router, Schema
+from ninja import Query, Router, Schema
 
 from harmonie.errors import InvalidInput
 from harmonie.marking.exams import exam_summaries
@@ -18,10 +18,12 @@ from harmonie.marking.permissions import (
     script_access,
     scripts_in_scope,
 )
+from harmonie.marking.schemas import FilterOptionsQuery, MarkingIn, ScriptListQuery
 from harmonie.marking.selectors import list_params_from_query, script_detail, script_list
 from harmonie.marking.services import script_marking_update
 from harmonie.referential.permissions import exam_get_for_user
 from harmonie.referential.selectors import exam_scheme
+from harmonie.schemas import ScriptFilterQuery
 from harmonie.scriptfilter import (
     FILTER_KEYS,
     LOCKED_ONLY_KEY,
@@ -84,19 +86,15 @@ class ScriptPageOut(Schema):
     filter: dict
 
 
-class MarkingIn(Schema):
-    marks: dict[str, Any] = {}
-    special_mark: str | None = None
-    annotations: list[Any] | None = None
-    version: int | None = None
-
-
-def _filter_data(request: HttpRequest, *, extra: tuple[str, ...] = ()) -> dict[str, list[str]]:
-    query = request.GET
-    unknown = [key for key in query if key not in FILTER_KEYS and key not in extra]
+def _filter_data(
+    request: HttpRequest, *, filters: ScriptFilterQuery, extra: tuple[str, ...] = ()
+) -> dict[str, Any]:
+    """The typed filter of the query string; a parameter no schema declares is refused
+    (Django Ninja would ignore it)."""
+    unknown = [key for key in request.GET if key not in FILTER_KEYS and key not in extra]
     if unknown:
         raise InvalidInput(f"Paramètre « {unknown[0]} » inconnu.", details={"key": unknown[0]})
-    return {key: query.getlist(key) for key in query if key in FILTER_KEYS}
+    return filters.data()
 
 
 @router.get(
@@ -130,10 +128,10 @@ def exams_list(request: HttpRequest) -> list[dict]:
     response=dict[str, list[OptionOut]],
     summary="Choix liés des filtres (R-MASS-5)",
 )
-def filter_options_get(request: HttpRequest, exam: str) -> dict:
+def filter_options_get(request: HttpRequest, exam: str, filters: Query[FilterOptionsQuery]) -> dict:
     user = request.auth
     exam_obj = exam_for_script_filter(user=user, code=exam)
-    data = _filter_data(request, extra=(LOCKED_ONLY_KEY,))
+    data = _filter_data(request, filters=filters, extra=(LOCKED_ONLY_KEY,))
     scripts = scripts_in_scope(user=user, exam=exam_obj)
     script_filter = script_filter_parse(data=data, exam=exam_obj, user=user, scripts=scripts)
     return filter_options(
@@ -150,10 +148,10 @@ def filter_options_get(request: HttpRequest, exam: str) -> dict:
     response=ScriptPageOut,
     summary="Liste des copies des lots verrouillés (harmonisation unitaire)",
 )
-def scripts_list(request: HttpRequest, exam: str) -> dict:
+def scripts_list(request: HttpRequest, exam: str, filters: Query[ScriptListQuery]) -> dict:
     user = request.auth
     exam_obj = exam_get_for_user(user=user, code=exam)
-    data = _filter_data(request, extra=LIST_PARAMS)
+    data = _filter_data(request, filters=filters, extra=LIST_PARAMS)
     script_filter = script_filter_parse(
         data=data, exam=exam_obj, user=user, scripts=scripts_in_scope(user=user, exam=exam_obj)
     )
@@ -183,7 +181,9 @@ def script_marking_put(request: HttpRequest, script_id: str, payload: MarkingIn)
         public_id=script_id,
         marks=payload.marks,
         special_mark=payload.special_mark,
-        annotations=payload.annotations,
+        annotations=[item.data() for item in payload.annotations]
+        if payload.annotations is not None
+        else None,
         version=payload.version,
     )
     access = script_access(user=user, script=script)

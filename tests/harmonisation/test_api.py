@@ -82,7 +82,7 @@ def test_whole_flow(call, academy_world):
             "couleur",
         ),
         ({"scenarios": [{"action": {"type": "raise", "points": "abc"}}]}, 400, "abc"),
-        ({"scenarios": "tout"}, 400, "scénario"),
+        ({"scenarios": "tout"}, 400, "scenarios : liste attendue"),
     ],
 )
 def test_bad_input(call, body, status, message):
@@ -136,3 +136,62 @@ def test_grader_is_forbidden(client, api_token, academy_world):
         HTTP_AUTHORIZATION=f"Bearer {token}",
     )
     assert response.status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "message"),
+    [
+        (
+            "/exams/FRA-ECRIT/simulations",
+            {"scenarios": [{"action": {"type": "raise", "points": True}}]},
+            "Requête invalide : scenarios[0].action.points : nombre attendu (reçu « true »).",
+        ),
+        (
+            "/exams/FRA-ECRIT/simulations",
+            {"scenarios": [{"filter": {"graders": "corr.a"}, "action": {"type": "reset"}}]},
+            "Requête invalide : scenarios[0].filter.graders : liste attendue (reçu « corr.a »).",
+        ),
+        (
+            "/exams/FRA-ECRIT/simulations",
+            {"scenarios": [], "couleur": "bleu"},
+            "Requête invalide : couleur : champ inconnu.",
+        ),
+        (
+            "/exams/FRA-ECRIT/simulations",
+            {"scenarios": [{"action": {"type": "reset"}}], "display": {"mark_min": "dix"}},
+            "Requête invalide : display.mark_min : nombre attendu (reçu « dix »).",
+        ),
+        (
+            "/exams/FRA-ECRIT/comparisons",
+            {"a": {"scenarios": [{"action": {"type": "reset"}}]}},
+            "Requête invalide : b : champ obligatoire.",
+        ),
+        (
+            "/exams/FRA-ECRIT/harmonisations",
+            {"simulation": 1, "reason": {"code": ["other"]}},
+            "Requête invalide : reason.code : texte attendu.",
+        ),
+    ],
+)
+def test_type_errors_are_french_with_the_field_path(call, path, body, message):
+    """Issue 11 item 4: a type error is a 400 in the API format naming the field, in
+    French (never Django Ninja's English 422); nothing is written (R-MASS-1)."""
+    response = call("post", path, body)
+    assert response.status_code == 400, response.content
+    error = response.json()["error"]
+    assert error["code"] == "invalid"
+    assert error["message"] == message
+    assert error["details"][0]["field"] == message.split(" : ")[1]
+    assert Simulation.objects.count() == 0
+    assert Harmonisation.objects.count() == 0
+
+
+def test_points_in_french_notation_still_accepted(call):
+    """R-MASS-1: « 1,5 » is read as 1.5, as before the bodies were typed."""
+    response = call(
+        "post",
+        "/exams/FRA-ECRIT/simulations",
+        {"scenarios": [{"action": {"type": "raise", "points": "1,5"}}]},
+    )
+    assert response.status_code == 201, response.content
+    assert Simulation.objects.get().scenarios[0]["action"] == {"type": "raise", "points": 1.5}

@@ -160,7 +160,7 @@ def test_list_filters_and_search(client, academy_world, auth):
         ("sort=colour", "Tri « colour » inconnu"),
         ("cursor=zzz", "Curseur de pagination invalide"),
         ("limit=5000", "« limit »"),
-        ("mark_min=abc", "Filtre « Note min. »"),
+        ("mark_min=abc", "mark_min : nombre attendu (reçu « abc »)"),
         ("flavour=1", "« flavour » inconnu"),
     ],
 )
@@ -367,3 +367,43 @@ def test_filter_options_locked_only(client, academy_world, auth):
         headers=auth(world["coordinator"]),
     ).json()
     assert [o["value"] for o in body["batches"]] == [world["locked_batch"].code]
+
+
+@pytest.mark.parametrize(
+    ("payload", "message"),
+    [
+        ({"marks": "rien"}, "Requête invalide : marks : objet attendu (reçu « rien »)."),
+        (
+            {"marks": {"Q1": True, "Q2": 5, "P2": 8}},
+            "Requête invalide : marks.Q1 : note attendue (nombre ou texte) (reçu « true »).",
+        ),
+        (
+            {"marks": {"Q1": 4, "Q2": 5, "P2": 8}, "annotations": {"kind": "tick"}},
+            "Requête invalide : annotations : liste attendue.",
+        ),
+        (
+            {"marks": {"Q1": 4, "Q2": 5, "P2": 8}, "annotations": [{"kind": "tick", "x": "0,5"}]},
+            "Requête invalide : annotations[0].x : nombre attendu (reçu « 0,5 »).",
+        ),
+        (
+            {"marks": {"Q1": 4, "Q2": 5, "P2": 8}, "version": "1"},
+            "Requête invalide : version : nombre entier attendu (reçu « 1 »).",
+        ),
+        ({"marks": {"Q1": 4}, "note": 12}, "Requête invalide : note : champ inconnu."),
+    ],
+)
+def test_put_marking_type_errors_name_the_field(client, academy_world, auth, payload, message):
+    """Issue 11 item 4: the marking body is typed; a type error names the field, in
+    French, status 400, nothing written (R-MARK-1, R-UNIT-4)."""
+    world = academy_world
+    script = world["scripts"][0]
+    response = client.put(
+        f"/api/v1/scripts/{script.public_id}/marking",
+        payload,
+        content_type="application/json",
+        headers=auth(world["coordinator"]),
+    )
+    assert response.status_code == 400, response.content
+    assert response.json()["error"]["message"] == message
+    assert not ScriptVersion.objects.exists()
+    assert Script.objects.get(pk=script.pk).marks == {"Q1": 3, "Q2": 4.5, "P2": 7}
