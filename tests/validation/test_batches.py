@@ -29,7 +29,12 @@ def test_unlock_after_transmission_then_next_validation_is_partial(world, api, n
     DeliveryMessage.objects.filter(validation=first).update(state=MessageState.DELIVERED)
     response = api(world["officer"], "/batches/L-0002/unlock")
     assert response.status_code == 200
-    assert response.json() == {"code": "L-0002", "exam": "FRA-ECRIT", "locked": False}
+    assert response.json() == {
+        "code": "L-0002",
+        "exam": "FRA-ECRIT",
+        "locked": False,
+        "abilities": {"grade": False, "lock": True, "unlock": True},
+    }
     entry = AuditEntry.objects.get(action="batch.unlocked")
     assert entry.actor == world["officer"]
     assert entry.target_id == "L-0002"
