@@ -16,3 +16,74 @@ def test_docs_page_uses_no_cdn(client, academy_world):
     page = client.get("/api/v1/docs").content.decode()
     assert "cdn" not in page.lower()
     assert "/static/ninja/swagger-ui-bundle.js" in page
+
+
+BODIES = {
+    ("post", "/api/v1/auth/token"),
+    ("post", "/api/v1/exams/{exam}/scenario-population"),
+    ("post", "/api/v1/exams/{exam}/simulations"),
+    ("post", "/api/v1/exams/{exam}/comparisons"),
+    ("post", "/api/v1/exams/{exam}/harmonisations"),
+    ("put", "/api/v1/scripts/{script_id}/marking"),
+}
+_TYPED = ("type", "$ref", "anyOf", "oneOf", "allOf", "enum", "const", "items", "properties")
+
+
+def _resolve(schema: dict, node: dict) -> dict:
+    while "$ref" in node:
+        node = schema["components"]["schemas"][node["$ref"].rsplit("/", 1)[1]]
+    return node
+
+
+def _operations(schema: dict):
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            yield method, path, operation
+
+
+def test_every_body_has_a_typed_schema(client):
+    """API.md §2 (issue 11 item 4): each request body is described, field by field."""
+    schema = client.get("/api/v1/openapi.json").json()
+    with_body = set()
+    for method, path, operation in _operations(schema):
+        if "requestBody" not in operation:
+            continue
+        with_body.add((method, path))
+        body = operation["requestBody"]["content"]["application/json"]["schema"]
+        properties = _resolve(schema, body).get("properties")
+        assert properties, (method, path)
+        for name, field in properties.items():
+            assert any(key in _resolve(schema, field) for key in _TYPED), (method, path, name)
+    assert with_body == BODIES
+
+
+def test_scenario_schema_types_the_action_and_the_filter(client):
+    schema = client.get("/api/v1/openapi.json").json()
+    components = schema["components"]["schemas"]
+    assert set(components["ScenarioIn"]["properties"]) == {"filter", "action"}
+    assert set(components["ActionIn"]["properties"]) == {"type", "points"}
+    filter_keys = set(components["ScriptFilterIn"]["properties"])
+    assert {"departments", "graders", "mark_min", "mark_max", "mark_part"} <= filter_keys
+    assert components["ScenariosIn"]["additionalProperties"] is False
+
+
+def test_filter_queries_are_declared(client):
+    schema = client.get("/api/v1/openapi.json").json()
+    for path in ("/api/v1/exams/{exam}/scripts", "/api/v1/exams/{exam}/filter-options"):
+        names = {p["name"] for p in schema["paths"][path]["get"]["parameters"]}
+        assert {"schools", "graders", "mark_min", "mark_part"} <= names, path
+
+
+def test_every_operation_declares_the_error_answers(client):
+    """API.md §2: 400, 401, 403, 404 and 429 everywhere, 409 and 413 on writes, each in
+    the shared error schema."""
+    schema = client.get("/api/v1/openapi.json").json()
+    assert "ApiError" in schema["components"]["schemas"]
+    for method, path, operation in _operations(schema):
+        expected = {"400", "401", "403", "404", "429"}
+        if method in ("post", "put", "patch", "delete"):
+            expected |= {"409", "413"}
+        assert expected <= set(operation["responses"]), (method, path)
+        for status in expected:
+            error = operation["responses"][status]["content"]["application/json"]["schema"]
+            assert error == {"$ref": "#/components/schemas/ApiError"}, (method, path, status)
