@@ -60,8 +60,11 @@ def _extra_counts(*, user: User, summary: ExamSummary) -> dict[str, Any]:
         # when (R-VAL-7: the download exists from the first validation on).
         first = validation_first(exam=summary.exam, academy_id=academy_id)
         return {"school": True, "first_validation": first}
+    harmonisations = (
+        harmonisation_count(exam=summary.exam, academy_id=academy_id) if academy_id else 0
+    )
     return {
-        "harmonisations": harmonisation_count(exam=summary.exam, academy_id=academy_id),
+        "harmonisations": harmonisations,
         "last_validation": validation_last(exam=summary.exam, academy_id=academy_id),
     }
 
@@ -70,7 +73,7 @@ def _academy_id(user: User) -> int | None:
     """A school account has no academy of its own: its school's academy counts."""
     if user.academy_id:
         return user.academy_id
-    if user.school_id:
+    if user.school is not None:
         return user.school.department.academy_id
     return None
 
