@@ -1,44 +1,47 @@
-"""Roles and identity (R-ACC-1): see `harmonie.accounts.roles`.
+"""Roles and identity (R-ACC-1): the role predicates every app's `permissions.py` builds on.
 
-Each app owns the scope and the abilities of its own objects in its `permissions.py`.
-The other names below are a transitional re-export of what moved out of this module
-(exams to `referential.permissions`, scripts and batches to `marking.permissions`),
-kept until the last importer is updated, then removed (issue 11).
+Each app owns the scope querysets and the abilities of its own objects in its
+`permissions.py` (exams in `referential`, scripts and batches in `marking`,
+harmonisations, validations, the journal in `audit`). Querysets are pre-filtered to the
+user's scope: an object outside it is absent (404), never a 403. A role that may not do
+an action gets 403 through `require`.
 """
 
-from harmonie.accounts.roles import (
-    ACADEMY_ROLES,
-    is_academy_staff,
-    is_active_user,
-    is_coordinator,
-    is_exam_officer,
-    is_grader,
-    is_member,
-    is_school,
-    require,
-)
-from harmonie.marking.permissions import batches_in_scope, scripts_in_scope
-from harmonie.referential.permissions import (
-    ExamAbilities,
-    exam_abilities,
-    exam_get_for_user,
-    exams_for_user,
-)
+from harmonie.accounts.models import Role, User
+from harmonie.errors import Forbidden
 
-__all__ = [
-    "ACADEMY_ROLES",
-    "ExamAbilities",
-    "batches_in_scope",
-    "exam_abilities",
-    "exam_get_for_user",
-    "exams_for_user",
-    "is_academy_staff",
-    "is_active_user",
-    "is_coordinator",
-    "is_exam_officer",
-    "is_grader",
-    "is_member",
-    "is_school",
-    "require",
-    "scripts_in_scope",
-]
+ACADEMY_ROLES = frozenset({Role.ACADEMIC_COORDINATOR, Role.HARMONISATION_MEMBER, Role.EXAM_OFFICER})
+
+
+def is_active_user(user: User) -> bool:
+    return bool(user.is_authenticated and user.is_active)
+
+
+def is_academy_staff(user: User) -> bool:
+    """Coordinator, harmonisation member or exam office: their scope is their academy."""
+    return user.role in ACADEMY_ROLES
+
+
+def is_coordinator(user: User) -> bool:
+    return user.role == Role.ACADEMIC_COORDINATOR
+
+
+def is_member(user: User) -> bool:
+    return user.role == Role.HARMONISATION_MEMBER
+
+
+def is_exam_officer(user: User) -> bool:
+    return user.role == Role.EXAM_OFFICER
+
+
+def is_grader(user: User) -> bool:
+    return user.role == Role.GRADER
+
+
+def is_school(user: User) -> bool:
+    return user.role == Role.SCHOOL
+
+
+def require(*, allowed: bool, message: str = "Votre rôle ne permet pas cette action.") -> None:
+    if not allowed:
+        raise Forbidden(message)

@@ -7,7 +7,7 @@ for its batches and transmissions.
 from django.db.models import QuerySet
 
 from harmonie.accounts.models import Role, User
-from harmonie.accounts.roles import require
+from harmonie.accounts.permissions import require
 from harmonie.audit.models import AuditEntry
 
 JOURNAL_ROLES = (Role.ACADEMIC_COORDINATOR, Role.EXAM_OFFICER)

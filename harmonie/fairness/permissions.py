@@ -1,7 +1,7 @@
 """Who may read grader effects, their proposal and the commission minutes (R-ACC-1)."""
 
 from harmonie.accounts.models import User
-from harmonie.accounts.roles import require
+from harmonie.accounts.permissions import require
 from harmonie.referential.models import Exam
 from harmonie.referential.permissions import exam_abilities, exam_get_for_user
 

@@ -4,7 +4,7 @@ the history, replay it, undo it). 404 outside the scope, 403 for a role without 
 """
 
 from harmonie.accounts.models import User
-from harmonie.accounts.roles import require
+from harmonie.accounts.permissions import require
 from harmonie.harmonisation.models import Harmonisation
 from harmonie.referential.models import Exam
 from harmonie.referential.permissions import exam_abilities, exam_get_for_user

@@ -16,7 +16,7 @@ from enum import StrEnum
 from django.db.models import QuerySet
 
 from harmonie.accounts.models import User
-from harmonie.accounts.roles import is_academy_staff, is_grader, is_school, require
+from harmonie.accounts.permissions import is_academy_staff, is_grader, is_school, require
 from harmonie.errors import Conflict, Forbidden, NotFound
 from harmonie.marking.models import Batch, Script
 from harmonie.referential.models import Exam

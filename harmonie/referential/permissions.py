@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass
 from django.db.models import Exists, OuterRef, QuerySet
 
 from harmonie.accounts.models import Role, User
-from harmonie.accounts.roles import ACADEMY_ROLES, is_active_user
+from harmonie.accounts.permissions import ACADEMY_ROLES, is_active_user
 from harmonie.audit.permissions import view_audit
 from harmonie.errors import NotFound
 from harmonie.referential.models import Exam, Registration

@@ -9,7 +9,7 @@ from django.conf import settings
 from django.db.models import QuerySet
 
 from harmonie.accounts.models import User
-from harmonie.accounts.roles import is_academy_staff
+from harmonie.accounts.permissions import is_academy_staff
 from harmonie.errors import InvalidInput
 from harmonie.referential.models import Exam, Part
 from harmonie.referential.scheme import mark_parse

@@ -10,7 +10,7 @@ from django.db import connection
 from django.db.models import Count, QuerySet
 
 from harmonie.accounts.models import User
-from harmonie.accounts.roles import is_academy_staff
+from harmonie.accounts.permissions import is_academy_staff
 from harmonie.referential.models import Exam
 from harmonie.referential.versions import academy_marks_version
 from harmonie.scriptfilter.filter import ScriptFilter

@@ -1,7 +1,7 @@
 """Who may read an exam's statistics (R-ACC-1), for the page, the exports and the API."""
 
 from harmonie.accounts.models import User
-from harmonie.accounts.roles import require
+from harmonie.accounts.permissions import require
 from harmonie.referential.models import Exam
 from harmonie.referential.permissions import exam_abilities, exam_get_for_user
 

@@ -15,8 +15,8 @@ from django.db import connection
 from django.db.models import Count, F, QuerySet, Sum
 
 from harmonie.accounts.models import User
-from harmonie.accounts.permissions import scripts_in_scope
 from harmonie.marking.models import Script
+from harmonie.marking.permissions import scripts_in_scope
 from harmonie.referential.models import Exam, Qualification, School
 from harmonie.scriptfilter import (
     LOCKED_ONLY_KEY,

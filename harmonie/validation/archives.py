@@ -21,9 +21,9 @@ from django.utils import timezone
 from django_tasks import task
 
 from harmonie.accounts.models import User
-from harmonie.accounts.permissions import exam_get_for_user
 from harmonie.errors import NotFound
 from harmonie.referential.models import Exam, School
+from harmonie.referential.permissions import exam_get_for_user
 from harmonie.referential.selectors import exam_scheme
 from harmonie.validation.conf import validation_config
 from harmonie.validation.models import ArchiveState, SchoolArchive, Validation

@@ -9,7 +9,7 @@ abilities (`validation_abilities`) are what the report page and the API return.
 from django.db.models import QuerySet
 
 from harmonie.accounts.models import Role, User
-from harmonie.accounts.roles import require
+from harmonie.accounts.permissions import require
 from harmonie.errors import NotFound
 from harmonie.referential.models import Exam, School
 from harmonie.referential.permissions import exam_abilities, exam_get_for_user
