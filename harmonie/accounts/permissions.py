@@ -42,6 +42,19 @@ def is_school(user: User) -> bool:
     return user.role == Role.SCHOOL
 
 
+def role_is_school(role: str | None) -> bool:
+    """A role as written in a session file: a school account has a school, no academy."""
+    return role == Role.SCHOOL
+
+
+def role_is_grader(role: str | None) -> bool:
+    """A role as written in a session file: a batch's grader holds a grader account."""
+    return role == Role.GRADER
+
+
+ROLE_VALUES = frozenset(Role.values)
+
+
 def require(*, allowed: bool, message: str = "Votre rôle ne permet pas cette action.") -> None:
     if not allowed:
         raise Forbidden(message)

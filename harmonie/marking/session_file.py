@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from harmonie.accounts.permissions import role_is_grader
 from harmonie.errors import InvalidInput
 from harmonie.marking.rules import annotations_validate
 from harmonie.referential.session_file import (
@@ -22,7 +23,6 @@ from harmonie.referential.session_file import (
     key_field,
     list_field,
     mark_check,
-    role_is_grader,
     session_file_validate,
     text_field,
     unique_check,

@@ -15,11 +15,11 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, Literal, NoReturn, overload
 
-from harmonie.accounts.models import Role
+from harmonie.accounts.permissions import ROLE_VALUES, role_is_school
 from harmonie.referential.scheme import GLOBAL_MARK
 
 FORMAT = "harmonie-session/1"
-ROLES = frozenset(Role.values)
+ROLES = ROLE_VALUES
 KINDS = {"marked", "harmonisation_only"}
 # R-FAIR-3: second-chance oral, pass, honours (marks out of 20).
 DEFAULT_THRESHOLDS = (8, 10, 12, 14, 16)
@@ -97,15 +97,6 @@ class ValidSession:
     user_role: dict[str, str]
     candidate_school: dict[str, str]
     attendance: dict[tuple[str, str], str | None]
-
-
-def _is_school_role(role: str) -> bool:
-    return role == Role.SCHOOL
-
-
-def role_is_grader(role: str | None) -> bool:
-    """A batch's grader must hold a grader account."""
-    return role == Role.GRADER
 
 
 def fail(path: str, message: str) -> NoReturn:
@@ -456,10 +447,10 @@ def _user_validate(
     academy = text_field(record, "academy", path, max_length=32, optional=True)
     if academy is not None and academy not in academies:
         fail(f"{path}.academy", f"académie « {academy} » inconnue")
-    if not _is_school_role(role) and academy is None:
+    if not role_is_school(role) and academy is None:
         fail(f"{path}.academy", "académie obligatoire pour ce rôle")
     school = text_field(record, "school", path, max_length=8, optional=True)
-    if _is_school_role(role) and school is None:
+    if role_is_school(role) and school is None:
         fail(f"{path}.school", "établissement obligatoire pour un compte établissement")
     if school is not None and school not in school_department:
         fail(f"{path}.school", f"établissement « {school} » inconnu")
