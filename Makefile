@@ -8,7 +8,7 @@ DEMO_CANDIDATES ?= 3000
 DEMO_SEED ?= 2026
 PG_URL ?= postgres://postgres@127.0.0.1:5432/test
 
-.PHONY: system-deps install install-dev assets demo demo-data serve test test-postgres test-attack test-browser lint format bench clean
+.PHONY: system-deps install install-dev assets demo demo-data serve test test-postgres test-attack test-browser lint types layers format bench clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -68,6 +68,14 @@ lint: install-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
+# The layers of docs/architecture.md (pyproject.toml [tool.importlinter]) and the types of
+# the rule modules, services, selectors and permissions ([tool.mypy]).
+layers: install-dev
+	$(VENV)/bin/lint-imports
+
+types: install-dev
+	$(VENV)/bin/mypy
+
 format: install-dev
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
@@ -77,6 +85,8 @@ test: install-dev
 	mkdir -p var
 	$(PY) manage.py makemigrations --check --dry-run -v 0
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
+	$(VENV)/bin/mypy
 	$(PY) -m pytest
 
 test-postgres: install-dev

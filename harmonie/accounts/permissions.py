@@ -55,6 +55,15 @@ def role_is_grader(role: str | None) -> bool:
 ROLE_VALUES = frozenset(Role.values)
 
 
+def user_academy_id(user: User) -> int:
+    """The academy of an academy staff member, for services already past their access
+    check (the exam scope of a user without an academy is empty, so this never refuses
+    a user who reached an exam)."""
+    if user.academy_id is None:
+        raise Forbidden("Votre compte n'est rattaché à aucune académie.")
+    return user.academy_id
+
+
 def require(*, allowed: bool, message: str = "Votre rôle ne permet pas cette action.") -> None:
     if not allowed:
         raise Forbidden(message)

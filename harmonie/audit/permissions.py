@@ -7,7 +7,7 @@ for its batches and transmissions.
 from django.db.models import QuerySet
 
 from harmonie.accounts.models import Role, User
-from harmonie.accounts.permissions import require
+from harmonie.accounts.permissions import require, user_academy_id
 from harmonie.audit.models import AuditEntry
 
 JOURNAL_ROLES = (Role.ACADEMIC_COORDINATOR, Role.EXAM_OFFICER)
@@ -22,4 +22,4 @@ def view_audit(*, user: User) -> bool:
 def audit_entries_in_scope(*, user: User) -> QuerySet[AuditEntry]:
     """The journal of the user's academy; 403 without `view_audit`."""
     require(allowed=view_audit(user=user), message=JOURNAL_REFUSED)
-    return AuditEntry.objects.filter(academy_id=user.academy_id)
+    return AuditEntry.objects.filter(academy_id=user_academy_id(user))

@@ -10,7 +10,7 @@ def audit_log(
     actor: Any,
     action: str,
     target_type: str,
-    target_id: str,
+    target_id: str | int,
     exam: Any = None,
     academy: Any = None,
     before: Any = None,

@@ -138,7 +138,7 @@ def _harmonisations(ids: set[int]) -> dict[int, dict[str, Any]]:
         "cancels__name",
         "cancels__executed_at",
     )
-    return {row["pk"]: row for row in rows}
+    return {row["pk"]: dict(row) for row in rows}
 
 
 def _scenarios(ids: set[int]) -> dict[tuple[int, int], tuple[dict, str, Decimal | None]]:

@@ -172,7 +172,7 @@ def grader_effects_fit(
     columns: list[NDArray[np.int64]] = []
     offset = 0
     for covariate in covariates:
-        levels, codes = _codes(covariate)
+        levels, codes = _codes(np.asarray(covariate))
         columns.append(np.where(codes > 0, codes - 1 + offset, -1))
         offset += int(levels.shape[0]) - 1
     k = offset
@@ -224,9 +224,11 @@ def grader_effects_fit(
     rows = []
     for index in range(n_graders):
         effect = float(effects[index])
-        has_interval = t is not None and not math.isnan(se[index])
-        ci_low = effect - t * float(se[index]) if has_interval else None
-        ci_high = effect + t * float(se[index]) if has_interval else None
+        ci_low: float | None = None
+        ci_high: float | None = None
+        if t is not None and not math.isnan(se[index]):
+            ci_low = effect - t * float(se[index])
+            ci_high = effect + t * float(se[index])
         rows.append(
             GraderEffect(
                 grader=int(grader_levels[index]),
@@ -234,7 +236,7 @@ def grader_effects_fit(
                 mean=float(sums[index] / counts[index]),
                 naive=float(sums[index] / counts[index]) - mean,
                 effect=effect,
-                se=float(se[index]) if has_interval else None,
+                se=float(se[index]) if ci_low is not None else None,
                 ci_low=ci_low,
                 ci_high=ci_high,
                 flag=effect_flag(

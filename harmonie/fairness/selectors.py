@@ -243,7 +243,7 @@ def _severity_compute(*, user: User, exam: Exam, query: SeverityQuery) -> dict[s
     # A part's tolerance is the exam's in proportion to its maximum (2 points on 20 are
     # 1 point on a part of 10).
     tolerance = float(Decimal(exam.tolerance) * maximum / Decimal(exam.max_mark))
-    empty = dict(
+    empty: dict[str, Any] = dict(
         tolerance=tolerance, maximum=float(maximum), count=0, mean=None, sigma=None, df=0,
         graders=[],
     )  # fmt: skip

@@ -6,6 +6,7 @@ from decimal import Decimal
 from typing import Any
 
 from harmonie.accounts.models import User
+from harmonie.accounts.permissions import user_academy_id
 from harmonie.errors import NotFound
 from harmonie.harmonisation.conformity import conformity_pending, exam_leaves
 from harmonie.harmonisation.engine import scenario_population_count
@@ -37,7 +38,7 @@ def scenario_population(
     total matched, harmonisable, and non-harmonisable counts by reason."""
     exam = exam_for_mass_harmonisation(user=user, exam_code=exam_code)
     parsed = scenarios_parse(data=scenarios, exam=exam, user=user)
-    loaded = population_load(exam=exam, academy_id=user.academy_id)
+    loaded = population_load(exam=exam, academy_id=user_academy_id(user))
     return [
         scenario_population_count(
             population=loaded.population,
@@ -50,7 +51,7 @@ def scenario_population(
 
 def simulation_get(*, user: User, exam: Exam, simulation_id: int) -> Simulation:
     simulation = Simulation.objects.filter(
-        pk=simulation_id, exam=exam, academy_id=user.academy_id, author=user
+        pk=simulation_id, exam=exam, academy_id=user_academy_id(user), author=user
     ).first()
     if simulation is None:
         raise NotFound(f"Simulation « {simulation_id} » introuvable.")
@@ -166,7 +167,7 @@ def harmonisation_list(*, user: User, exam_code: str) -> list[dict]:
     """History, newest first (R-MASS-11)."""
     exam = exam_for_history(user=user, exam_code=exam_code)
     harmonisations = (
-        Harmonisation.objects.filter(exam=exam, academy_id=user.academy_id)
+        Harmonisation.objects.filter(exam=exam, academy_id=user_academy_id(user))
         .select_related("author", "exam", "cancels")
         .prefetch_related("scenarios", "cancelled_by")
         .order_by("-executed_at", "-id")
@@ -177,7 +178,7 @@ def harmonisation_list(*, user: User, exam_code: str) -> list[dict]:
 def harmonisation_get(*, user: User, harmonisation_id: int) -> dict:
     history_check(user=user)
     harmonisation = (
-        Harmonisation.objects.filter(pk=harmonisation_id, academy_id=user.academy_id)
+        Harmonisation.objects.filter(pk=harmonisation_id, academy_id=user_academy_id(user))
         .select_related("author", "exam", "cancels")
         .prefetch_related("scenarios", "cancelled_by")
         .first()
@@ -190,7 +191,7 @@ def harmonisation_get(*, user: User, harmonisation_id: int) -> dict:
 
 def harmonisation_replay(*, user: User, exam: Exam, harmonisation_id: int) -> list[dict]:
     harmonisation = Harmonisation.objects.filter(
-        pk=harmonisation_id, exam=exam, academy_id=user.academy_id
+        pk=harmonisation_id, exam=exam, academy_id=user_academy_id(user)
     ).first()
     if harmonisation is None:
         raise NotFound(f"Harmonisation « {harmonisation_id} » introuvable.")
@@ -204,7 +205,7 @@ def conformity_state(*, user: User, exam_code: str) -> dict:
     exam = exam_for_mass_harmonisation(user=user, exam_code=exam_code)
     has_parts = bool(exam_leaves(exam=exam))
     count = (
-        len(conformity_pending(exam=exam, academy_id=user.academy_id, spread=False))
+        len(conformity_pending(exam=exam, academy_id=user_academy_id(user), spread=False))
         if has_parts
         else 0
     )
@@ -219,7 +220,7 @@ def conformity_state(*, user: User, exam_code: str) -> dict:
 CONFORMITY_SHOWN = 100
 
 
-def _leaf_marks(row: dict) -> dict:
+def _leaf_marks(row: Mapping[str, Any]) -> dict:
     marks = row["final_marks"] if row["final_marks"] is not None else row["marks"]
     return marks or {}
 
@@ -231,7 +232,9 @@ def conformity_page_get(*, user: User, exam_code: str) -> dict:
     exam = exam_for_mass_harmonisation(user=user, exam_code=exam_code)
     leaves = exam_leaves(exam=exam)
     pending = (
-        conformity_pending(exam=exam, academy_id=user.academy_id, spread=False) if leaves else {}
+        conformity_pending(exam=exam, academy_id=user_academy_id(user), spread=False)
+        if leaves
+        else {}
     )
     codes = [code for code, _ in leaves]
     rows = (
@@ -244,6 +247,8 @@ def conformity_page_get(*, user: User, exam_code: str) -> dict:
         leaves_sum = sum(
             (Decimal(str(_leaf_marks(row).get(code) or 0)) for code in codes), Decimal(0)
         )
+        if row["final_mark"] is None:  # a special mark is never pending conformity
+            continue
         gap = row["final_mark"] - leaves_sum
         scripts.append(
             {

@@ -9,6 +9,7 @@ import numpy as np
 from django.db import transaction
 
 from harmonie.accounts.models import User
+from harmonie.accounts.permissions import user_academy_id
 from harmonie.audit.services import audit_log
 from harmonie.errors import Conflict, InvalidInput, NotFound
 from harmonie.harmonisation.conformity import conformity_pending
@@ -74,7 +75,7 @@ def _harmonisation_in_academy(*, user: User, exam: Exam, harmonisation_id: Any) 
         raise InvalidInput("Indiquez l'harmonisation.")
     pk = int(harmonisation_id) if str(harmonisation_id).isdigit() else None
     harmonisation = (
-        Harmonisation.objects.filter(pk=pk, exam=exam, academy_id=user.academy_id).first()
+        Harmonisation.objects.filter(pk=pk, exam=exam, academy_id=user_academy_id(user)).first()
         if pk is not None
         else None
     )
@@ -107,8 +108,8 @@ def simulation_create(
         if replays not in (None, "")
         else None
     )
-    version = academy_marks_version(exam_id=exam.pk, academy_id=user.academy_id)
-    loaded = population_load(exam=exam, academy_id=user.academy_id)
+    version = academy_marks_version(exam_id=exam.pk, academy_id=user_academy_id(user))
+    loaded = population_load(exam=exam, academy_id=user_academy_id(user))
     display_filter, shown = display_mask(loaded=loaded, display=display, exam=exam, user=user)
     outcome, result = population_simulate(loaded=loaded, scenarios=parsed, display=shown)
     if replayed is not None and all(s.action.type == RESET for s in parsed):
@@ -140,7 +141,7 @@ def _simulation_save(
 ) -> Simulation:
     return Simulation.objects.create(
         exam=exam,
-        academy_id=user.academy_id,
+        academy_id=user_academy_id(user),
         author=user,
         scenarios=[scenario.as_dict() for scenario in parsed],
         display=display,
@@ -173,6 +174,7 @@ def comparison_create(
     """
     exam = exam_for_mass_harmonisation(user=user, exam_code=exam_code)
     drafts = []
+    scenarios: Any
     for label, draft in (("A", a), ("B", b)):
         if isinstance(draft, Draft):
             scenarios = draft.scenarios
@@ -186,8 +188,8 @@ def comparison_create(
             raise InvalidInput(
                 f"Version {label} — {error.message}", details=error.details
             ) from None
-    version = academy_marks_version(exam_id=exam.pk, academy_id=user.academy_id)
-    loaded = population_load(exam=exam, academy_id=user.academy_id)
+    version = academy_marks_version(exam_id=exam.pk, academy_id=user_academy_id(user))
+    loaded = population_load(exam=exam, academy_id=user_academy_id(user))
     display_filter, shown = display_mask(loaded=loaded, display=display, exam=exam, user=user)
     simulations = []
     finals = []
@@ -220,7 +222,7 @@ def undo_simulation_create(*, user: User, harmonisation_id: int | str) -> Simula
     if isinstance(harmonisation_id, bool) or not str(harmonisation_id).isdigit():
         raise NotFound(f"Harmonisation « {harmonisation_id} » introuvable.")
     original = (
-        Harmonisation.objects.filter(pk=int(harmonisation_id), academy_id=user.academy_id)
+        Harmonisation.objects.filter(pk=int(harmonisation_id), academy_id=user_academy_id(user))
         .select_related("exam")
         .first()
     )
@@ -229,8 +231,8 @@ def undo_simulation_create(*, user: User, harmonisation_id: int | str) -> Simula
     exam = exam_for_mass_harmonisation(user=user, exam_code=original.exam.code)
     undoable_check(original=original)
     parsed = undo_scenarios(original=original, exam=exam, user=user)
-    version = academy_marks_version(exam_id=exam.pk, academy_id=user.academy_id)
-    loaded = population_load(exam=exam, academy_id=user.academy_id)
+    version = academy_marks_version(exam_id=exam.pk, academy_id=user_academy_id(user))
+    loaded = population_load(exam=exam, academy_id=user_academy_id(user))
     targets = undo_targets(harmonisation=original)
     masks = undo_masks(loaded=loaded, targets=targets, scenario_count=len(parsed))
     everyone = np.ones(len(loaded), dtype=bool)
@@ -304,7 +306,7 @@ def harmonisation_execute(
         simulation = (
             Simulation.objects.select_for_update(of=("self",))
             .select_related("undoes")
-            .filter(pk=simulation_pk, exam=exam, academy_id=user.academy_id, author=user)
+            .filter(pk=simulation_pk, exam=exam, academy_id=user_academy_id(user), author=user)
             .first()
         )
         if simulation is None:
@@ -322,14 +324,14 @@ def harmonisation_execute(
                     "Les scénarios ont été modifiés depuis la simulation : relancez la simulation.",
                     code="stale_simulation",
                 )
-        current_version = academy_marks_version(exam_id=exam.pk, academy_id=user.academy_id)
+        current_version = academy_marks_version(exam_id=exam.pk, academy_id=user_academy_id(user))
         if simulation.marks_version != current_version:
             raise Conflict(
                 "Les notes de l'épreuve ont changé depuis la simulation (autre harmonisation, "
                 "modification d'une copie ou d'un lot) : relancez la simulation.",
                 code="stale_simulation",
             )
-        loaded = population_load(exam=exam, academy_id=user.academy_id)
+        loaded = population_load(exam=exam, academy_id=user_academy_id(user))
         matches = None
         if simulation.undoes is not None:
             undoable_check(original=simulation.undoes)
@@ -344,7 +346,7 @@ def harmonisation_execute(
         )
         harmonisation = Harmonisation.objects.create(
             exam=exam,
-            academy_id=user.academy_id,
+            academy_id=user_academy_id(user),
             author=user,
             name=name,
             is_cancellation=all(s.action.type == RESET for s in parsed),
@@ -370,7 +372,7 @@ def harmonisation_execute(
         )
         scripts_write(loaded=loaded, outcome=outcome, parsed=parsed, maximum=exam.max_mark)
         effects = effects_write(harmonisation=harmonisation, loaded=loaded, outcome=outcome)
-        marks_version_bump(exam_id=exam.pk, academy_ids=[user.academy_id])
+        marks_version_bump(exam_id=exam.pk, academy_ids=[user_academy_id(user)])
         audit_log(
             actor=user,
             action="harmonisation.cancelled"
@@ -405,7 +407,7 @@ def conformity_apply(*, user: User, exam_code: str) -> int:
     exam = exam_for_mass_harmonisation(user=user, exam_code=exam_code)
     with transaction.atomic():
         Exam.objects.select_for_update().get(pk=exam.pk)
-        pending = conformity_pending(exam=exam, academy_id=user.academy_id)
+        pending = conformity_pending(exam=exam, academy_id=user_academy_id(user))
         if not pending:
             return 0
         final_marks_write(pending=pending)

@@ -32,9 +32,9 @@ LOCKED_MESSAGE = "Le lot de cette copie est verrouillé : la correction ne peut 
 def scripts_in_scope(*, user: User, exam: Exam) -> QuerySet[Script]:
     """Scripts of `exam` the user may see: their academy, school or batches."""
     scripts = Script.objects.filter(exam=exam)
-    if is_academy_staff(user):
+    if is_academy_staff(user) and user.academy_id is not None:
         return scripts.filter(academy_id=user.academy_id)
-    if is_school(user):
+    if is_school(user) and user.school_id is not None:
         return scripts.filter(school_id=user.school_id)
     if is_grader(user):
         return scripts.filter(grader=user)
@@ -43,7 +43,7 @@ def scripts_in_scope(*, user: User, exam: Exam) -> QuerySet[Script]:
 
 def batches_in_scope(*, user: User, exam: Exam | None = None) -> QuerySet[Batch]:
     batches = Batch.objects.all() if exam is None else Batch.objects.filter(exam=exam)
-    if is_academy_staff(user):
+    if is_academy_staff(user) and user.academy_id is not None:
         return batches.filter(academy_id=user.academy_id)
     if is_grader(user):
         return batches.filter(grader=user)

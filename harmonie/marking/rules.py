@@ -152,11 +152,12 @@ def annotations_validate(
         seen.add(ident)
         annotation = {"id": ident, "page": page, "kind": kind, **geometry, "text": text}
         before = known.get(ident)
-        unchanged = before is not None and all(
+        annotation["author"], annotation["at"] = author, at
+        if before is not None and all(
             before.get(key) == annotation[key]
             for key in ("page", "kind", "x", "y", "w", "h", "text")
-        )
-        annotation["author"] = before.get("author", author) if unchanged else author
-        annotation["at"] = before.get("at", at) if unchanged else at
+        ):
+            annotation["author"] = before.get("author", author)
+            annotation["at"] = before.get("at", at)
         out.append(annotation)
     return out

@@ -27,7 +27,7 @@ from harmonie.referential.models import Exam, Part
 from harmonie.referential.selectors import exam_scheme
 from harmonie.scriptfilter import ScriptFilter, cache_key, marks_cache_head, scripts_filter
 
-_MARK = DecimalField(max_digits=8, decimal_places=2)
+_MARK: DecimalField = DecimalField(max_digits=8, decimal_places=2)
 
 SORTS: dict[str, str] = {
     "mark": "final_mark",
@@ -276,7 +276,7 @@ def _keys_from(
     started = cursor is None
     keys: list[tuple[int, Any]] = []
     for queryset, nulls in segments:
-        if not started:
+        if not started and cursor is not None:
             holds = (cursor.value is None) == nulls if _nullable(column) else True
             if not holds:
                 continue
@@ -578,8 +578,8 @@ def script_detail(*, script: Script, can_edit: bool, mode: str) -> dict:
         ],
         "version": script.version,
         "locked": script.locked,
-        "batch": script.batch.code if script.batch_id else None,
-        "subject": script.subject.code if script.subject_id else None,
+        "batch": script.batch.code if script.batch else None,
+        "subject": script.subject.code if script.subject else None,
         "editable": can_edit,
         "mode": mode,
         "history": script_history(script=script),

@@ -12,7 +12,7 @@ from harmonie.referential.scheme import exam_part_leaves
 from harmonie.scriptfilter.filter import ScriptFilter
 from harmonie.scriptfilter.keys import LIST_TABLE
 
-_MARK = DecimalField(max_digits=8, decimal_places=2)
+_MARK: DecimalField = DecimalField(max_digits=8, decimal_places=2)
 
 
 def part_mark_expression(*, leaf_codes: list[str]) -> Any:

@@ -102,7 +102,11 @@ def message_deliver(*, message_id: int) -> str:
         )
         if message is None or message.state in (MessageState.DELIVERED, MessageState.FAILED):
             return message.state if message else "missing"
-        if message.state == MessageState.SENDING and message.lease_until > now:
+        if (
+            message.state == MessageState.SENDING
+            and message.lease_until is not None
+            and message.lease_until > now
+        ):
             return message.state  # another sender holds it
         if (
             message.state == MessageState.PENDING

@@ -119,7 +119,7 @@ def candidate_counts(*, exam: Exam, academy_id: int) -> Counter[str]:
 def marks_records(*, exam: Exam, academy_id: int, mode: rules.Mode) -> Iterator[dict]:
     """The marks records to send, ordered by candidate number, streamed (R-VAL-2, R-VAL-3)."""
     rows = (
-        _registrations(exam=exam, academy_id=academy_id)
+        _registrations(exam=exam, academy_id=academy_id)  # type: ignore[misc]  # `s`: the FilteredRelation of `_registrations`
         .values_list(
             "candidate__number",
             "attendance",
@@ -157,11 +157,11 @@ def work_done_records(*, exam: Exam, academy_id: int) -> list[dict]:
         Batch.objects.filter(exam=exam, academy_id=academy_id)
         .values("grader__username")
         .annotate(
-            scripts=Count("scripts", filter=Q(locked=True)),
+            marked=Count("scripts", filter=Q(locked=True)),
         )
         .order_by("grader__username")
     )
-    return [{"grader": row["grader__username"], "scripts": row["scripts"]} for row in graders]
+    return [{"grader": row["grader__username"], "scripts": row["marked"]} for row in graders]
 
 
 def work_done_rows(*, exam: Exam, academy_id: int) -> list[dict]:
@@ -173,7 +173,7 @@ def work_done_rows(*, exam: Exam, academy_id: int) -> list[dict]:
     graders = (
         Batch.objects.filter(exam=exam, academy_id=academy_id)
         .values("grader__username", "grader__first_name", "grader__last_name")
-        .annotate(scripts=Count("scripts", filter=Q(locked=True)))
+        .annotate(marked=Count("scripts", filter=Q(locked=True)))
         .order_by("grader__last_name", "grader__first_name", "grader__username")
     )
     return [
@@ -183,7 +183,7 @@ def work_done_rows(*, exam: Exam, academy_id: int) -> list[dict]:
                 "first_name": row["grader__first_name"],
                 "last_name": row["grader__last_name"],
             },
-            "scripts": row["scripts"],
+            "scripts": row["marked"],
         }
         for row in graders
     ]

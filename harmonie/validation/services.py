@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from harmonie.accounts.models import User
 from harmonie.audit.services import audit_log
-from harmonie.errors import Conflict
+from harmonie.errors import Conflict, Forbidden
 from harmonie.marking.models import Batch
 from harmonie.referential.models import Exam, Registration
 from harmonie.validation import rules
@@ -40,6 +40,8 @@ def validation_execute(*, user: User, exam_code: str) -> Validation:
     """
     exam = exam_for_validation(user=user, code=exam_code)
     academy = user.academy
+    if academy is None:  # the exam scope of a user without an academy is empty
+        raise Forbidden("Votre compte n'est rattaché à aucune académie.")
     config = validation_config()
     with transaction.atomic():
         exam = Exam.objects.select_for_update().select_related("session").get(pk=exam.pk)
