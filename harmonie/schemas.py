@@ -6,11 +6,15 @@ unknown field) is answered by `validation_message` with the field's path, in Fre
 « scenarios[0].action.points : nombre attendu (reçu « abc ») ».
 """
 
+import datetime as dt
 import math
+from collections.abc import Iterable
 from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictInt
 from pydantic_core import PydanticCustomError
+
+from harmonie.errors import InvalidInput
 
 _NOT_A_NUMBER = "nombre attendu"
 
@@ -49,6 +53,57 @@ def _strict_number(value: Any) -> Any:
 StrictNumber = Annotated[float | None, BeforeValidator(_strict_number)]
 # An identifier the API returned (a simulation, a harmonisation): a JSON integer.
 Identifier = StrictInt
+
+_YES = frozenset({"1", "true", "on", "oui"})
+_NO = frozenset({"0", "false", "off", "non"})
+_YES_NO = "oui ou non attendu (true, false)"
+
+
+def _toggle(value: Any) -> Any:
+    """A yes/no of a query string: true/false, 1/0, on/off, oui/non (any case); an empty
+    text is no value."""
+    if value is None or isinstance(value, bool):
+        return value
+    text = str(value).strip().lower() if isinstance(value, str) else None
+    if text == "":
+        return None
+    if text in _YES:
+        return True
+    if text in _NO:
+        return False
+    raise PydanticCustomError("toggle_parsing", _YES_NO)
+
+
+# A yes/no query parameter (`locked_only=true`); None when absent or empty.
+Toggle = Annotated[bool | None, BeforeValidator(_toggle)]
+
+
+def _blank_none(value: Any) -> Any:
+    return None if isinstance(value, str) and not value.strip() else value
+
+
+# A whole number of a query string (`limit=50`); None when absent or empty.
+QueryInteger = Annotated[int | None, BeforeValidator(_blank_none)]
+
+
+def _iso_date(value: Any) -> Any:
+    """A day written AAAA-MM-JJ (ISO 8601, as `date.fromisoformat` reads it); an empty
+    text is no value."""
+    if value is None or isinstance(value, dt.date):
+        return value
+    if isinstance(value, str):
+        text = value.strip()
+        if not text:
+            return None
+        try:
+            return dt.date.fromisoformat(text)
+        except ValueError:
+            pass
+    raise PydanticCustomError("date_parsing", "date attendue (AAAA-MM-JJ)")
+
+
+# A day of a query string (`from=2026-06-01`); None when absent or empty.
+IsoDate = Annotated[dt.date | None, BeforeValidator(_iso_date)]
 
 
 class StrictSchema(BaseModel):
@@ -121,6 +176,15 @@ class ScriptFilterQuery(StrictSchema):
         return out
 
 
+def query_unknown_refuse(*, keys: Iterable[str], schema: type[BaseModel]) -> None:
+    """Refuse a query parameter the schema does not declare (Django Ninja ignores it):
+    « Paramètre « x » inconnu. », its name in `details.key`."""
+    declared = {field.alias or name for name, field in schema.model_fields.items()}
+    unknown = [key for key in keys if key not in declared]
+    if unknown:
+        raise InvalidInput(f"Paramètre « {unknown[0]} » inconnu.", details={"key": unknown[0]})
+
+
 _MESSAGES = {
     "missing": "champ obligatoire",
     "extra_forbidden": "champ inconnu",
@@ -142,6 +206,8 @@ _MESSAGES = {
     "model_attributes_type": "objet attendu",
     "bool_type": "booléen attendu (true ou false)",
     "bool_parsing": "booléen attendu (true ou false)",
+    "toggle_parsing": _YES_NO,
+    "date_parsing": "date attendue (AAAA-MM-JJ)",
     "literal_error": "valeur non prévue",
     "enum": "valeur non prévue",
     "too_long": "trop d'éléments",

@@ -4,13 +4,15 @@
 from django.http import HttpRequest, HttpResponse
 from ninja import Query, Router, Schema
 
-from harmonie.fairness.minutes import minutes_filename, minutes_pdf, minutes_range_parse
+from harmonie.fairness.minutes import minutes_filename, minutes_pdf, minutes_range
 from harmonie.fairness.permissions import fairness_exam_get
+from harmonie.fairness.schemas import GraderSeverityQuery, MinutesQuery, ProposalQuery
 from harmonie.fairness.selectors import (
     grader_proposal_build,
     grader_severity,
     severity_query_parse,
 )
+from harmonie.schemas import query_unknown_refuse
 
 router = Router(tags=["équité"])
 
@@ -79,9 +81,12 @@ class ProposalOut(Schema):
         "prorata de son maximum), `basis=final` pour les notes après harmonisation."
     ),
 )
-def grader_severity_get(request: HttpRequest, exam: str) -> dict:
+def grader_severity_get(
+    request: HttpRequest, exam: str, filters: Query[GraderSeverityQuery]
+) -> dict:
     exam_obj = fairness_exam_get(user=request.auth, code=exam)
-    query = severity_query_parse(data=request.GET, exam=exam_obj, user=request.auth)
+    query_unknown_refuse(keys=request.GET, schema=GraderSeverityQuery)
+    query = severity_query_parse(data=filters.data(), exam=exam_obj, user=request.auth)
     return grader_severity(user=request.auth, exam=exam_obj, query=query).as_dict()
 
 
@@ -96,10 +101,10 @@ def grader_severity_get(request: HttpRequest, exam: str) -> dict:
         "`POST /exams/{exam}/simulations`. `part=<code>` : d'après l'effet sur une partie."
     ),
 )
-def grader_proposal_get(request: HttpRequest, exam: str, part: str | None = None) -> dict:
+def grader_proposal_get(request: HttpRequest, exam: str, params: Query[ProposalQuery]) -> dict:
     exam_obj = fairness_exam_get(user=request.auth, code=exam)
     query = severity_query_parse(
-        data={"part": part} if part else {}, exam=exam_obj, user=request.auth
+        data={"part": params.part} if params.part else {}, exam=exam_obj, user=request.auth
     )
     return grader_proposal_build(user=request.auth, exam=exam_obj, part=query.part)
 
@@ -121,15 +126,10 @@ def grader_proposal_get(request: HttpRequest, exam: str, part: str | None = None
         }
     },
 )
-def minutes_get(
-    request: HttpRequest,
-    exam: str,
-    date_from: str | None = Query(None, alias="from", description="AAAA-MM-JJ"),
-    date_to: str | None = Query(None, alias="to", description="AAAA-MM-JJ"),
-) -> HttpResponse:
+def minutes_get(request: HttpRequest, exam: str, params: Query[MinutesQuery]) -> HttpResponse:
     exam_obj = fairness_exam_get(user=request.auth, code=exam)
-    dates = minutes_range_parse(
-        data={"from": date_from or "", "to": date_to or ""}, exam=exam_obj, user=request.auth
+    dates = minutes_range(
+        start=params.date_from, end=params.date_to, exam=exam_obj, user=request.auth
     )
     response = HttpResponse(
         minutes_pdf(user=request.auth, exam=exam_obj, dates=dates), content_type="application/pdf"

@@ -66,11 +66,18 @@ def minutes_range_parse(*, data: Mapping[str, Any], exam: Exam, user: User) -> D
     """`from` and `to` (inclusive, AAAA-MM-JJ). Absent: from the academy's first
     harmonisation of the exam (or today) to today."""
     raw = {key: (data.get(key) or "").strip() for key in ("from", "to")}
-    today = timezone.localdate()
-    end = _date(raw["to"], "to") if raw["to"] else today
-    if raw["from"]:
-        start = _date(raw["from"], "from")
-    else:
+    end = _date(raw["to"], "to") if raw["to"] else None
+    start = _date(raw["from"], "from") if raw["from"] else None
+    return minutes_range(start=start, end=end, exam=exam, user=user)
+
+
+def minutes_range(
+    *, start: dt.date | None, end: dt.date | None, exam: Exam, user: User
+) -> DateRange:
+    """The range from `start` to `end` (inclusive). Absent: from the academy's first
+    harmonisation of the exam (or today) to today."""
+    end = end or timezone.localdate()
+    if start is None:
         first = (
             Harmonisation.objects.filter(exam=exam, academy_id=user.academy_id)
             .order_by("executed_at")

@@ -4,12 +4,9 @@
 harmonisations, which this app never imports.
 """
 
-from typing import Any
-
 from django.http import HttpRequest
 from ninja import Query, Router, Schema
 
-from harmonie.errors import InvalidInput
 from harmonie.marking.exams import exam_summaries
 from harmonie.marking.permissions import (
     MarkingMode,
@@ -19,22 +16,14 @@ from harmonie.marking.permissions import (
     scripts_in_scope,
 )
 from harmonie.marking.schemas import FilterOptionsQuery, MarkingIn, ScriptListQuery
-from harmonie.marking.selectors import list_params_from_query, script_detail, script_list
+from harmonie.marking.selectors import list_params_parse, script_detail, script_list
 from harmonie.marking.services import script_marking_update
 from harmonie.referential.permissions import exam_get_for_user
 from harmonie.referential.selectors import exam_scheme
-from harmonie.schemas import ScriptFilterQuery
-from harmonie.scriptfilter import (
-    FILTER_KEYS,
-    LOCKED_ONLY_KEY,
-    filter_options,
-    locked_only_parse,
-    script_filter_parse,
-)
+from harmonie.schemas import query_unknown_refuse
+from harmonie.scriptfilter import filter_options, script_filter_parse
 
 router = Router(tags=["harmonisation unitaire"])
-
-LIST_PARAMS = ("q", "sort", "cursor", "limit", "harmonised", "conforming")
 
 
 class ExamOut(Schema):
@@ -86,17 +75,6 @@ class ScriptPageOut(Schema):
     filter: dict
 
 
-def _filter_data(
-    request: HttpRequest, *, filters: ScriptFilterQuery, extra: tuple[str, ...] = ()
-) -> dict[str, Any]:
-    """The typed filter of the query string; a parameter no schema declares is refused
-    (Django Ninja would ignore it)."""
-    unknown = [key for key in request.GET if key not in FILTER_KEYS and key not in extra]
-    if unknown:
-        raise InvalidInput(f"Paramètre « {unknown[0]} » inconnu.", details={"key": unknown[0]})
-    return filters.data()
-
-
 @router.get(
     "/exams",
     response=list[ExamOut],
@@ -131,15 +109,17 @@ def exams_list(request: HttpRequest) -> list[dict]:
 def filter_options_get(request: HttpRequest, exam: str, filters: Query[FilterOptionsQuery]) -> dict:
     user = request.auth
     exam_obj = exam_for_script_filter(user=user, code=exam)
-    data = _filter_data(request, filters=filters, extra=(LOCKED_ONLY_KEY,))
+    query_unknown_refuse(keys=request.GET, schema=FilterOptionsQuery)
     scripts = scripts_in_scope(user=user, exam=exam_obj)
-    script_filter = script_filter_parse(data=data, exam=exam_obj, user=user, scripts=scripts)
+    script_filter = script_filter_parse(
+        data=filters.data(), exam=exam_obj, user=user, scripts=scripts
+    )
     return filter_options(
         user=user,
         exam=exam_obj,
         scripts=scripts,
         script_filter=script_filter,
-        locked_only=locked_only_parse(data=request.GET),
+        locked_only=bool(filters.locked_only),
     )
 
 
@@ -151,11 +131,21 @@ def filter_options_get(request: HttpRequest, exam: str, filters: Query[FilterOpt
 def scripts_list(request: HttpRequest, exam: str, filters: Query[ScriptListQuery]) -> dict:
     user = request.auth
     exam_obj = exam_get_for_user(user=user, code=exam)
-    data = _filter_data(request, filters=filters, extra=LIST_PARAMS)
+    query_unknown_refuse(keys=request.GET, schema=ScriptListQuery)
     script_filter = script_filter_parse(
-        data=data, exam=exam_obj, user=user, scripts=scripts_in_scope(user=user, exam=exam_obj)
+        data=filters.data(),
+        exam=exam_obj,
+        user=user,
+        scripts=scripts_in_scope(user=user, exam=exam_obj),
     )
-    params = list_params_from_query(query=request.GET)
+    params = list_params_parse(
+        sort=filters.sort,
+        q=filters.q,
+        cursor=filters.cursor,
+        limit=filters.limit,
+        harmonised=filters.harmonised,
+        conforming=filters.conforming,
+    )
     page = script_list(user=user, exam=exam_obj, script_filter=script_filter, params=params)
     # The list holds the scripts of locked batches, opened in unit harmonisation (R-UNIT-1).
     abilities = script_abilities(mode=MarkingMode.UNIT, locked=True)

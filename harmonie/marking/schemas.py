@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from pydantic import BeforeValidator, ConfigDict, Field, StrictInt
 from pydantic_core import PydanticCustomError
 
-from harmonie.schemas import ScriptFilterQuery, StrictNumber, StrictSchema
+from harmonie.schemas import QueryInteger, ScriptFilterQuery, StrictNumber, StrictSchema, Toggle
 
 
 def _leaf_mark(value: Any) -> Any:
@@ -57,7 +57,7 @@ class MarkingIn(StrictSchema):
 
 
 class FilterOptionsQuery(ScriptFilterQuery):
-    locked_only: str | None = Field(None, description="true : lots verrouillés seulement")
+    locked_only: Toggle = Field(None, description="true : lots verrouillés seulement")
 
 
 class ScriptListQuery(ScriptFilterQuery):
@@ -66,6 +66,6 @@ class ScriptListQuery(ScriptFilterQuery):
         None, description="mark, school, department, grader, subject ou id (- : décroissant)"
     )
     cursor: str | None = Field(None, description="Curseur de la page (next_cursor)")
-    limit: str | None = Field(None, description="Copies par page")
+    limit: QueryInteger = Field(None, description="Copies par page")
     harmonised: str | None = Field(None, description="true ou false")
     conforming: str | None = Field(None, description="true ou false")

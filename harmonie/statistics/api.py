@@ -1,9 +1,11 @@
 """GET /api/v1/exams/{exam}/statistics (API.md §2, R-MASS-13)."""
 
 from django.http import HttpRequest
-from ninja import Router, Schema
+from ninja import Query, Router, Schema
 
+from harmonie.schemas import query_unknown_refuse
 from harmonie.statistics.permissions import statistics_exam_get
+from harmonie.statistics.schemas import StatisticsQuery
 from harmonie.statistics.selectors import exam_statistics, statistics_filter_parse
 
 router = Router(tags=["statistiques"])
@@ -58,10 +60,11 @@ class StatisticsOut(Schema):
         "notes particulières (AB, CB...) sont comptées à part."
     ),
 )
-def exam_statistics_get(request: HttpRequest, exam: str) -> dict:
+def exam_statistics_get(request: HttpRequest, exam: str, filters: Query[StatisticsQuery]) -> dict:
     exam_obj = statistics_exam_get(user=request.auth, code=exam)
+    query_unknown_refuse(keys=request.GET, schema=StatisticsQuery)
     script_filter, locked_only = statistics_filter_parse(
-        data=request.GET, exam=exam_obj, user=request.auth
+        data=filters.data(), exam=exam_obj, user=request.auth
     )
     return exam_statistics(
         user=request.auth, exam=exam_obj, script_filter=script_filter, locked_only=locked_only

@@ -92,3 +92,38 @@ def test_page_shows_flagged_graders_and_the_proposal_button(generated):
     refused = client.get("/equite/FRA-ECRIT/correcteurs/?part=Z")
     assert refused.status_code == 400
     assert "partie « Z » inconnue" in refused.content.decode()
+
+
+def test_typed_queries_refuse_in_french(generated, client, api_token):
+    """R-FAIR-1, R-FAIR-6 (issue 11 item 4): the typed queries keep the parsers' French
+    refusals (part, basis, range), name the parameter of a value of the wrong type, refuse
+    an undeclared parameter; the minutes read `from` and `to` as days."""
+    headers = {"HTTP_AUTHORIZATION": f"Bearer {api_token(generated['coordinator'])}"}
+
+    def message(path: str) -> str:
+        response = client.get(f"{BASE}/{path}", **headers)
+        assert response.status_code == 400, (path, response.content)
+        return response.json()["error"]["message"]
+
+    assert "« Notes lues » : « brut » inconnu (initial ou final)" in message(
+        "grader-severity?basis=brut"
+    )
+    assert "la note finale n'existe que pour la note globale" in message(
+        "grader-severity?part=P2&basis=final"
+    )
+    assert "locked_only : oui ou non attendu" in message("grader-severity?locked_only=2")
+    assert "mark_max : nombre attendu (reçu « haut »)" in message("grader-severity?mark_max=haut")
+    assert "Paramètre « colour » inconnu" in message("grader-severity?colour=red")
+    assert "Établissement « 9999999X » inconnu" in message("grader-severity?schools=9999999X")
+    assert "partie « X » inconnue" in message("grader-severity/proposal?part=X")
+    assert "from : date attendue (AAAA-MM-JJ) (reçu « 2026-13-01 »)" in message(
+        "minutes.pdf?from=2026-13-01"
+    )
+    assert "la date de début suit la date de fin" in message(
+        "minutes.pdf?from=2026-06-10&to=2026-06-01"
+    )
+    severity = client.get(f"{BASE}/grader-severity?locked_only=oui&basis=final", **headers)
+    assert (severity.json()["locked_only"], severity.json()["basis"]) == (True, "final")
+    pdf = client.get(f"{BASE}/minutes.pdf?from=2026-06-01&to=2026-06-10", **headers)
+    assert pdf.status_code == 200
+    assert "FRA-ECRIT-2026-06-01-2026-06-10.pdf" in pdf["Content-Disposition"]

@@ -88,19 +88,35 @@ def test_filter_in_query_string_with_api_keys(academy_world, api_token):
     ("query", "word"),
     [
         ("schools=9999999X", "9999999X"),
-        ("mark_min=abc", "Note min."),
+        ("mark_min=abc", "mark_min : nombre attendu (reçu « abc »)"),
         ("mark_min=12&mark_max=8", "Note min."),
         ("mark_max=25", "Note max."),
         ("mark_part=P9&mark_min=1", "P9"),
-        ("nope=1", "nope"),
-        ("locked_only=maybe", "Lots verrouillés seulement"),
+        ("nope=1", "Paramètre « nope » inconnu"),
+        ("locked_only=maybe", "locked_only : oui ou non attendu (true, false) (reçu « maybe »)"),
     ],
 )
 def test_bad_filter_is_a_french_400(academy_world, api_token, query, word):
-    """R-MASS-13: bad input answers 400 with a French message naming the key."""
+    """R-MASS-13: bad input answers 400 with a French message naming the key (a value of
+    the wrong type by the typed query, issue 11 item 4: its parameter and the value)."""
     response = _get(api_token, academy_world["coordinator"], query)
     assert response.status_code == 400
     assert word in response.json()["error"]["message"]
+
+
+def test_typed_query_reads_lists_either_way_and_ignores_empty_values(academy_world, api_token):
+    """R-MASS-7: lists repeated or comma-separated, marks in French notation, empty
+    values (an empty form field) are no filter, yes/no as oui/non (issue 11 item 4)."""
+    first, second = academy_world["scripts"][0], academy_world["scripts"][1]
+    user = academy_world["coordinator"]
+    codes = sorted({first.school.uai, second.school.uai})
+    repeated = _get(api_token, user, f"schools={codes[0]}&schools={codes[-1]}").json()
+    commas = _get(api_token, user, f"schools={','.join(codes)}&mark_max=20,0").json()
+    assert repeated["filter"]["schools"] == commas["filter"]["schools"] == codes
+    assert repeated["count"] == commas["count"]
+    empty = _get(api_token, user, "schools=&mark_min=&locked_only=").json()
+    assert (empty["filter"], empty["locked_only"]) == ({}, False)
+    assert _get(api_token, user, "locked_only=oui").json()["locked_only"] is True
 
 
 def test_no_candidate_identity(academy_world, api_token):
