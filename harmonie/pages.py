@@ -64,7 +64,3 @@ def domain_refusals(view: View | None = None, *, htmx_target: str = "") -> Any:
         return wrapper
 
     return decorate(view) if view is not None else decorate
-
-
-# Until every view reads `domain_refusals` (issue 11, this commit series).
-domain_errors_as_http = domain_refusals

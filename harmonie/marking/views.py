@@ -15,7 +15,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from harmonie.errors import DomainError
+from harmonie.errors import InvalidInput
 from harmonie.marking.batches import batch_lock
 from harmonie.marking.pages import page_image, width_choose
 from harmonie.marking.permissions import (
@@ -37,7 +37,7 @@ from harmonie.marking.selectors import (
     script_neighbours,
 )
 from harmonie.marking.templatetags.marking_tags import mark
-from harmonie.pages import refused_page
+from harmonie.pages import domain_refusals
 from harmonie.referential.permissions import exam_get_for_user
 from harmonie.scriptfilter import (
     ScriptFilter,
@@ -149,14 +149,12 @@ def _previous_url(script_filter: ScriptFilter, params: ListParams, page: ScriptP
 
 @login_required
 @require_GET
+@domain_refusals
 def script_list_page(request: HttpRequest, exam_code: str) -> HttpResponse:
     """R-UNIT-1..3, R-UNIT-5: the scripts of locked batches, filtered, sorted, paginated."""
     title = "Harmonisation unitaire"
-    try:
-        exam = exam_get_for_user(user=request.user, code=exam_code)
-        has_locked = unit_scripts(user=request.user, exam=exam).exists()
-    except DomainError as error:
-        return refused_page(request, error, title=title)
+    exam = exam_get_for_user(user=request.user, code=exam_code)
+    has_locked = unit_scripts(user=request.user, exam=exam).exists()
     context: dict = {
         "exam": exam,
         "page_title": f"{title} — {exam.code}",
@@ -178,7 +176,7 @@ def script_list_page(request: HttpRequest, exam_code: str) -> HttpResponse:
             page = script_list(
                 user=request.user, exam=exam, script_filter=script_filter, params=params
             )
-        except DomainError as error:
+        except InvalidInput as error:  # shown above the list, which stays usable
             script_filter, params = ScriptFilter(), ListParams()
             context["error"] = error.message
             status = error.status
@@ -186,7 +184,7 @@ def script_list_page(request: HttpRequest, exam_code: str) -> HttpResponse:
                 user=request.user, exam=exam, script_filter=script_filter, params=params
             )
         # Sorting and paging swap only the table: the linked choices have not changed.
-        table_only = request.headers.get("HX-Target") == "script-table-region"
+        table_only = request.htmx.target == "script-table-region"
         options = (
             {}
             if table_only
@@ -249,10 +247,10 @@ def script_list_page(request: HttpRequest, exam_code: str) -> HttpResponse:
             }
         )
     template = "marking/script_list.html"
-    if request.headers.get("HX-Request") and has_locked:
+    if request.htmx and has_locked:
         template = (
             "marking/_script_table.html"
-            if request.headers.get("HX-Target") == "script-table-region"
+            if request.htmx.target == "script-table-region"
             else "marking/_script_results.html"
         )
     return render(request, template, context, status=status)
@@ -260,13 +258,10 @@ def script_list_page(request: HttpRequest, exam_code: str) -> HttpResponse:
 
 @login_required
 @require_GET
+@domain_refusals
 def script_viewer(request: HttpRequest, public_id: str) -> HttpResponse:
     """The viewer and the marking editor (R-UNIT-4), with next/previous in the list order."""
-    title = "Copie"
-    try:
-        script, access = script_get_for_user(user=request.user, public_id=public_id)
-    except DomainError as error:
-        return refused_page(request, error, title=title)
+    script, access = script_get_for_user(user=request.user, public_id=public_id)
     exam = script.exam
     detail = script_detail(script=script, can_edit=access.can_edit, mode=access.mode.value)
     previous_url = next_url = None
@@ -279,7 +274,7 @@ def script_viewer(request: HttpRequest, public_id: str) -> HttpResponse:
                 scripts=scripts_in_scope(user=request.user, exam=exam),
             )
             params = list_params_from_query(query=request.GET, paged=False)
-        except DomainError:
+        except InvalidInput:  # a stale list address: neighbours in the default order
             script_filter, params = ScriptFilter(), ListParams()
         state = _state_query(script_filter, params)
         preceding, following = script_neighbours(
@@ -333,14 +328,12 @@ def script_viewer(request: HttpRequest, public_id: str) -> HttpResponse:
 
 @login_required
 @require_GET
+@domain_refusals
 def page_png(request: HttpRequest, public_id: str, number: int) -> HttpResponse:
     """One page of a script as PNG, access checked like the script."""
-    try:
-        script, _access = script_get_for_user(user=request.user, public_id=public_id)
-        width = width_choose(request.GET.get("width"))
-        path = page_image(script=script, number=number, width=width)
-    except DomainError as error:
-        return HttpResponse(error.message, status=error.status, content_type="text/plain")
+    script, _access = script_get_for_user(user=request.user, public_id=public_id)
+    width = width_choose(request.GET.get("width"))
+    path = page_image(script=script, number=number, width=width)
     response = FileResponse(path.open("rb"), content_type="image/png")
     response["Cache-Control"] = "private, max-age=86400"
     return response
@@ -348,15 +341,13 @@ def page_png(request: HttpRequest, public_id: str, number: int) -> HttpResponse:
 
 @login_required
 @require_GET
+@domain_refusals
 def grader_batches_page(request: HttpRequest, exam_code: str | None = None) -> HttpResponse:
     """Issue 3 part 5: a grader's batches with progress; open one, mark, lock."""
     title = "Mes lots à corriger"
-    try:
-        exam = exam_get_for_user(user=request.user, code=exam_code) if exam_code else None
-        grader_pages_check(user=request.user)
-        batches = grader_batches(user=request.user, exam=exam)
-    except DomainError as error:
-        return refused_page(request, error, title=title)
+    exam = exam_get_for_user(user=request.user, code=exam_code) if exam_code else None
+    grader_pages_check(user=request.user)
+    batches = grader_batches(user=request.user, exam=exam)
     return render(
         request,
         "marking/grader_batches.html",
@@ -366,13 +357,11 @@ def grader_batches_page(request: HttpRequest, exam_code: str | None = None) -> H
 
 @login_required
 @require_GET
+@domain_refusals
 def grader_batch_page(request: HttpRequest, code: str) -> HttpResponse:
     title = f"Lot {code}"
-    try:
-        grader_pages_check(user=request.user)
-        batch, rows = batch_scripts(user=request.user, code=code)
-    except DomainError as error:
-        return refused_page(request, error, title=title)
+    grader_pages_check(user=request.user)
+    batch, rows = batch_scripts(user=request.user, code=code)
     return render(
         request,
         "marking/grader_batch.html",
@@ -392,12 +381,10 @@ def grader_batch_page(request: HttpRequest, code: str) -> HttpResponse:
 
 @login_required
 @require_POST
+@domain_refusals
 def grader_batch_lock(request: HttpRequest, code: str) -> HttpResponse:
     """The grader locks his batch when marking is finished (R-UNIT-1 prerequisite)."""
-    try:
-        grader_pages_check(user=request.user)
-        batch_lock(user=request.user, code=code)
-    except DomainError as error:
-        return refused_page(request, error, title=f"Lot {code}")
+    grader_pages_check(user=request.user)
+    batch_lock(user=request.user, code=code)
     messages.success(request, f"Lot {code} verrouillé : la correction est terminée.")
     return redirect("marking:grader_batch", code=code)
