@@ -1,6 +1,10 @@
 """The OpenAPI document and its page are served by the app itself (no CDN)."""
 
+from pathlib import Path
+
 import pytest
+
+import harmonie
 
 pytestmark = pytest.mark.django_db
 
@@ -72,6 +76,80 @@ def test_filter_queries_are_declared(client):
     for path in ("/api/v1/exams/{exam}/scripts", "/api/v1/exams/{exam}/filter-options"):
         names = {p["name"] for p in schema["paths"][path]["get"]["parameters"]}
         assert {"schools", "graders", "mark_min", "mark_part"} <= names, path
+
+
+FILTER_PARAMETERS = {
+    "departments",
+    "schools",
+    "class_groups",
+    "qualifications",
+    "juries",
+    "graders",
+    "batches",
+    "subjects",
+    "mark_min",
+    "mark_max",
+    "mark_part",
+}
+# Every query parameter the code reads, per GET operation (none elsewhere).
+QUERIES = {
+    "/api/v1/exams/{exam}/scripts": FILTER_PARAMETERS
+    | {"q", "sort", "cursor", "limit", "harmonised", "conforming"},
+    "/api/v1/exams/{exam}/filter-options": FILTER_PARAMETERS | {"locked_only"},
+    "/api/v1/exams/{exam}/statistics": FILTER_PARAMETERS | {"locked_only"},
+    "/api/v1/exams/{exam}/grader-severity": FILTER_PARAMETERS | {"locked_only", "part", "basis"},
+    "/api/v1/exams/{exam}/grader-severity/proposal": {"part"},
+    "/api/v1/exams/{exam}/minutes.pdf": {"from", "to"},
+}
+
+
+def _types(schema: dict, node: dict) -> set[str]:
+    """The JSON types a parameter's schema allows (`format` kept: `string/date`)."""
+    node = _resolve(schema, node)
+    if "anyOf" in node:
+        return set().union(*(_types(schema, item) for item in node["anyOf"]))
+    if node.get("type") == "array":
+        return {f"array/{kind}" for kind in _types(schema, node["items"])}
+    return {node["type"] + (f"/{node['format']}" if "format" in node else "")}
+
+
+def test_every_get_declares_the_query_it_reads_with_its_type(client):
+    """Issue 11 item 4: each GET operation lists the query parameters its code reads,
+    each with a type (filter keys, toggles, numbers, days)."""
+    schema = client.get("/api/v1/openapi.json").json()
+    declared = {}
+    for method, path, operation in _operations(schema):
+        query = {
+            p["name"]: _types(schema, p["schema"])
+            for p in operation.get("parameters", ())
+            if p["in"] == "query"
+        }
+        assert method == "get" or not query, (method, path)
+        if query:
+            declared[path] = query
+    assert {path: set(query) for path, query in declared.items()} == QUERIES
+    for path, query in declared.items():
+        assert all(types - {"null"} for types in query.values()), path
+        for key in FILTER_PARAMETERS & set(query):
+            if key in ("mark_min", "mark_max"):
+                assert query[key] == {"number", "null"}, (path, key)
+            elif key == "mark_part":
+                assert query[key] == {"string", "null"}, (path, key)
+            else:
+                assert query[key] == {"array/string"}, (path, key)
+        if "locked_only" in query:
+            assert query["locked_only"] == {"boolean", "null"}, path
+    assert declared["/api/v1/exams/{exam}/scripts"]["limit"] == {"integer", "null"}
+    assert declared["/api/v1/exams/{exam}/minutes.pdf"]["from"] == {"string/date", "null"}
+
+
+def test_no_endpoint_reads_the_query_string_by_hand():
+    """Issue 11 item 4: the API reads its query through typed schemas; `request.GET` is
+    only looked at to refuse a parameter no schema declares."""
+    for module in sorted(Path(harmonie.__file__).parent.glob("*/api.py")):
+        text = module.read_text(encoding="utf-8")
+        reads = text.count("request.GET")
+        assert reads == text.count("query_unknown_refuse(keys=request.GET"), module
 
 
 def test_every_operation_declares_the_error_answers(client):
