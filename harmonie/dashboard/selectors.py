@@ -3,26 +3,33 @@
 from dataclasses import dataclass
 from typing import Any
 
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 
 from harmonie.accounts.models import User
 from harmonie.harmonisation.selectors import harmonisation_count
 from harmonie.marking.exams import ExamSummary, exam_summaries
 from harmonie.validation.selectors import validation_first, validation_last
 
-# (ability, URL name, French label, icon): the screens reachable from the dashboard
-# (R-ACC-2). A screen whose URL is not there yet is shown as coming soon.
+# (ability, URL name, whether the URL names the exam, French label, icon): the screens
+# reachable from the dashboard (R-ACC-2).
 ENTRIES = [
-    ("view_statistics", "statistics:exam", "Statistiques", "fr-icon-bar-chart-box-line"),
-    ("unit_harmonise", "marking:script_list", "Harmonisation unitaire", "fr-icon-edit-line"),
-    ("mass_harmonise", "harmonisation:editor", "Harmonisation en masse", "fr-icon-equalizer-line"),
-    ("view_history", "harmonisation:history", "Historique", "fr-icon-time-line"),
-    ("validate", "validation:preview", "Validation", "fr-icon-checkbox-circle-line"),
-    ("lock_batches", "validation:batches", "Lots (verrouillage)", "fr-icon-lock-line"),
-    ("grade", "marking:grader_batches", "Mes lots à corriger", "fr-icon-edit-box-line"),
+    ("view_statistics", "statistics:exam", True, "Statistiques", "fr-icon-bar-chart-box-line"),
+    ("unit_harmonise", "marking:script_list", True, "Harmonisation unitaire", "fr-icon-edit-line"),
+    (
+        "mass_harmonise",
+        "harmonisation:editor",
+        True,
+        "Harmonisation en masse",
+        "fr-icon-equalizer-line",
+    ),
+    ("view_history", "harmonisation:history", True, "Historique", "fr-icon-time-line"),
+    ("validate", "validation:preview", True, "Validation", "fr-icon-checkbox-circle-line"),
+    ("lock_batches", "validation:batches", True, "Lots (verrouillage)", "fr-icon-lock-line"),
+    ("grade", "marking:grader_batches", True, "Mes lots à corriger", "fr-icon-edit-box-line"),
     (
         "download_scripts",
         "validation:school_scripts",
+        False,
         "Copies de l'établissement",
         "fr-icon-download-line",
     ),
@@ -33,7 +40,7 @@ ENTRIES = [
 class Entry:
     label: str
     icon: str
-    url: str | None
+    url: str
 
 
 @dataclass(frozen=True)
@@ -41,15 +48,6 @@ class DashboardExam:
     summary: ExamSummary
     entries: list[Entry]
     extra: dict[str, Any]
-
-
-def _url(name: str, exam_code: str) -> str | None:
-    for args in ([exam_code], []):
-        try:
-            return reverse(name, args=args)
-        except NoReverseMatch:
-            continue
-    return None
 
 
 def _extra_counts(*, user: User, summary: ExamSummary) -> dict[str, Any]:
@@ -83,8 +81,12 @@ def dashboard_exams(*, user: User) -> list[DashboardExam]:
     for summary in exam_summaries(user=user):
         abilities = summary.abilities.as_dict()
         entries = [
-            Entry(label=label, icon=icon, url=_url(name, summary.exam.code))
-            for ability, name, label, icon in ENTRIES
+            Entry(
+                label=label,
+                icon=icon,
+                url=reverse(name, args=[summary.exam.code] if per_exam else []),
+            )
+            for ability, name, per_exam, label, icon in ENTRIES
             if abilities[ability]
         ]
         rows.append(

@@ -30,7 +30,6 @@ from numpy.typing import NDArray
 LENIENT = "lenient"
 SEVERE = "severe"
 TO_REVIEW = "to_review"
-FLAGS = (LENIENT, SEVERE, TO_REVIEW)
 CONFIDENCE = 0.95
 
 

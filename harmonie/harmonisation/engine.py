@@ -26,7 +26,6 @@ SPECIAL_MARK = "special_mark"
 BATCH_NOT_LOCKED = "batch_not_locked"
 ALREADY_HARMONISED = "already_harmonised"
 NOT_HARMONISED = "not_harmonised"
-REASONS = (SPECIAL_MARK, BATCH_NOT_LOCKED, ALREADY_HARMONISED, NOT_HARMONISED)
 # A script a previous scenario of the same harmonisation already took (R-MASS-3).
 MATCHED_EARLIER = "matched_earlier"
 

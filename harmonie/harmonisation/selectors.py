@@ -10,7 +10,7 @@ from harmonie.accounts.permissions import user_academy_id
 from harmonie.errors import NotFound
 from harmonie.harmonisation.conformity import conformity_pending, exam_leaves
 from harmonie.harmonisation.engine import scenario_population_count
-from harmonie.harmonisation.models import REASON_CODES, Harmonisation, Simulation
+from harmonie.harmonisation.models import REASON_CODES, Harmonisation
 from harmonie.harmonisation.permissions import (
     exam_for_history,
     exam_for_mass_harmonisation,
@@ -47,15 +47,6 @@ def scenario_population(
         ).as_dict()
         for scenario in parsed
     ]
-
-
-def simulation_get(*, user: User, exam: Exam, simulation_id: int) -> Simulation:
-    simulation = Simulation.objects.filter(
-        pk=simulation_id, exam=exam, academy_id=user_academy_id(user), author=user
-    ).first()
-    if simulation is None:
-        raise NotFound(f"Simulation « {simulation_id} » introuvable.")
-    return simulation
 
 
 @dataclass(frozen=True)

@@ -45,11 +45,3 @@ def exam_scheme(*, exam: Exam) -> list[SchemeNode]:
         )
 
     return list(build(None))
-
-
-def exam_leaf_codes(*, exam: Exam) -> list[str]:
-    return list(
-        Part.objects.filter(exam=exam, is_leaf=True)
-        .order_by("position")
-        .values_list("code", flat=True)
-    )

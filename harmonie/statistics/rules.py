@@ -5,7 +5,6 @@ Marks arrive either one per script (an array) or as distinct values with their c
 hundredths as integers so that binning on the exam's step is exact.
 """
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -132,7 +131,3 @@ def moments_to_summary(*, count: int, total: Decimal | float, squares: Decimal |
 def mark_round(value: float | None, *, places: int = 2) -> float | None:
     """Statistics are shown to the hundredth, like marks."""
     return None if value is None else round(value, places)
-
-
-def histogram_as_rows(histogram: Sequence[HistogramBin]) -> list[dict]:
-    return [{"mark": float(item.mark), "count": item.count} for item in histogram]
