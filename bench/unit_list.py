@@ -130,7 +130,7 @@ def measure(candidates: int, repeat: int) -> list[str]:
         total = base.count()
         ordered, column, _desc = _sorted(base, sort)
         row = ordered.values("pk", column)[int(total * 0.9)]  # setup only, not timed
-        return _cursor_encode(sort=sort, value=row[column], pk=row["pk"]), total
+        return _cursor_encode(sort=sort, value=row[column], pk=row["pk"], page=None), total
 
     client = Client()
     client.force_login(user)
