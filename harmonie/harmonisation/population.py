@@ -50,7 +50,8 @@ class LoadedPopulation:
     part_leaves: dict[str, list[str]] = field(default_factory=dict)
     # Anonymous script ids read so far (threshold crossings name them): the population
     # stays cached per marks version, so each id is read from the database once.
-    public_ids: dict[int, str] = field(default_factory=dict)
+    # (aligned with `ids`, "" while not read yet).
+    public_ids: np.ndarray | None = None
 
     def __len__(self) -> int:
         return int(self.ids.shape[0])
