@@ -24,6 +24,7 @@ from harmonie.referential.models import Exam
 from harmonie.referential.scheme import exam_part_leaves
 from harmonie.referential.versions import academy_marks_version
 from harmonie.scriptfilter import LIST_TABLE, ScriptFilter, script_filter_mask
+from harmonie.scriptfilter.mask import key_ids
 
 # The Script column of every list key of the filter table, loaded as ids.
 _COLUMNS = tuple(row.column for row in LIST_TABLE)
@@ -52,6 +53,9 @@ class LoadedPopulation:
     # stays cached per marks version, so each id is read from the database once.
     # (aligned with `ids`, "" while not read yet).
     public_ids: np.ndarray | None = None
+    # Natural keys resolved to ids, per (key, values): ids of existing rows never change,
+    # and a script naming a new row comes with a new marks version, so a new population.
+    resolved: dict[tuple[str, tuple[str, ...]], list[int]] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return int(self.ids.shape[0])
@@ -156,7 +160,16 @@ def _mask(*, loaded: LoadedPopulation, script_filter: ScriptFilter, global_mark:
         global_mark=global_mark,
         leaves=loaded.leaves,
         part_leaves=loaded.part_leaves,
+        ids_of=lambda key, values: _ids_remembered(loaded=loaded, key=key, values=values),
     )
+
+
+def _ids_remembered(*, loaded: LoadedPopulation, key: str, values: tuple[str, ...]) -> list[int]:
+    found = loaded.resolved.get((key, values))
+    if found is None:
+        found = key_ids(key=key, values=values, exam=loaded.exam)
+        loaded.resolved[(key, values)] = found
+    return found
 
 
 def filter_mask(*, loaded: LoadedPopulation, script_filter: ScriptFilter) -> np.ndarray:

@@ -2,7 +2,7 @@
 simulations and executions (R-MASS-4, R-MASS-4b, R-MASS-6): the same semantics as the
 SQL `scripts_filter`. The caller loads the arrays; this module only reads them."""
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 
 import numpy as np
@@ -31,19 +31,25 @@ def script_filter_mask(
     global_mark: np.ndarray,
     leaves: Mapping[str, np.ndarray],
     part_leaves: Mapping[str, Sequence[str]],
+    ids_of: Callable[[str, tuple[str, ...]], Sequence[int]] | None = None,
 ) -> np.ndarray:
     """The boolean mask of the scripts the filter keeps: OR inside a key, AND across keys.
 
     `columns` maps each key's Script column (`department_id`...) to the scripts' ids
     (-1 for none); `numeric` says which scripts have a numeric mark; `global_mark` is the
     mark the bounds read (cents); `leaves` the leaf marks (cents) and `part_leaves` the
-    leaves of every part, for a part's mark (the sum of its leaves as marked).
+    leaves of every part, for a part's mark (the sum of its leaves as marked). `ids_of`
+    resolves natural keys to ids (default `key_ids`; a caller may remember them).
     """
     mask = np.ones(numeric.shape[0], dtype=bool)
     for row in LIST_TABLE:
         values = script_filter.values(row.name)
         if values:
-            ids = key_ids(key=row.name, values=values, exam=exam)
+            ids = (
+                ids_of(row.name, values)
+                if ids_of is not None
+                else key_ids(key=row.name, values=values, exam=exam)
+            )
             mask &= np.isin(columns[row.column], np.array(ids, dtype=np.int64))
     if script_filter.mark_min is None and script_filter.mark_max is None:
         return mask
