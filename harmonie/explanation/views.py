@@ -21,11 +21,10 @@ from harmonie.explanation.rules import (
 )
 from harmonie.explanation.selectors import script_explanation, script_list_export_rows
 from harmonie.explanation.wording import mark_text, moment_text, signed_text
-from harmonie.marking.permissions import script_get_for_user, scripts_in_scope
-from harmonie.marking.selectors import list_params_from_query
+from harmonie.marking.permissions import script_get_for_user
+from harmonie.marking.selectors import list_state_from_query
 from harmonie.pages import domain_refusals
 from harmonie.referential.permissions import exam_get_for_user
-from harmonie.scriptfilter import filter_query_data, script_filter_parse
 
 _TITLES = {
     MARKING: "Note de départ",
@@ -125,13 +124,9 @@ def script_list_export(request: HttpRequest, exam_code: str, fmt: str) -> HttpRe
     if fmt not in FORMATS:
         raise Http404("Format d'export inconnu (csv ou xlsx).")
     exam = exam_get_for_user(user=request.user, code=exam_code)
-    script_filter = script_filter_parse(
-        data=filter_query_data(query=request.GET),
-        exam=exam,
-        user=request.user,
-        scripts=scripts_in_scope(user=request.user, exam=exam),
+    script_filter, params = list_state_from_query(
+        user=request.user, exam=exam, query=request.GET, paged=False
     )
-    params = list_params_from_query(query=request.GET, paged=False)
     export = script_list_export_rows(
         user=request.user, exam=exam, script_filter=script_filter, params=params
     )

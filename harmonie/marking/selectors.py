@@ -21,11 +21,18 @@ from harmonie.accounts.models import User
 from harmonie.errors import InvalidInput, NotFound
 from harmonie.marking.models import Batch, Script
 from harmonie.marking.pages import script_page_count
-from harmonie.marking.permissions import batches_in_scope, unit_scripts
+from harmonie.marking.permissions import batches_in_scope, scripts_in_scope, unit_scripts
 from harmonie.marking.services import editable_special_marks
 from harmonie.referential.models import Exam, Part
 from harmonie.referential.selectors import exam_scheme
-from harmonie.scriptfilter import ScriptFilter, cache_key, marks_cache_head, scripts_filter
+from harmonie.scriptfilter import (
+    ScriptFilter,
+    cache_key,
+    filter_query_data,
+    marks_cache_head,
+    script_filter_parse,
+    scripts_filter,
+)
 
 _MARK: DecimalField = DecimalField(max_digits=8, decimal_places=2)
 
@@ -132,6 +139,20 @@ def list_params_parse(
         harmonised=_yes_no(harmonised, key="harmonised", label="Harmonisation"),
         conforming=_yes_no(conforming, key="conforming", label="Conformité"),
     )
+
+
+def list_state_from_query(
+    *, user: User, exam: Exam, query: Any, paged: bool = True
+) -> tuple[ScriptFilter, ListParams]:
+    """The list's filter and parameters from a page's query string, as the list, the
+    viewer (its neighbours) and the list export read them; French refusals."""
+    script_filter = script_filter_parse(
+        data=filter_query_data(query=query),
+        exam=exam,
+        user=user,
+        scripts=scripts_in_scope(user=user, exam=exam),
+    )
+    return script_filter, list_params_from_query(query=query, paged=paged)
 
 
 def list_params_from_query(*, query: Any, paged: bool = True) -> ListParams:

@@ -31,7 +31,7 @@ from harmonie.marking.selectors import (
     ScriptPage,
     batch_scripts,
     grader_batches,
-    list_params_from_query,
+    list_state_from_query,
     script_detail,
     script_list,
     script_neighbours,
@@ -42,9 +42,7 @@ from harmonie.referential.permissions import exam_get_for_user
 from harmonie.scriptfilter import (
     ScriptFilter,
     filter_options,
-    filter_query_data,
     script_filter_describe,
-    script_filter_parse,
 )
 
 LIST_KEYS = ("q", "sort", "cursor", "limit")
@@ -166,13 +164,9 @@ def script_list_page(request: HttpRequest, exam_code: str) -> HttpResponse:
     status = 200
     if has_locked:
         try:
-            script_filter = script_filter_parse(
-                data=filter_query_data(query=request.GET),
-                exam=exam,
-                user=request.user,
-                scripts=scripts_in_scope(user=request.user, exam=exam),
+            script_filter, params = list_state_from_query(
+                user=request.user, exam=exam, query=request.GET
             )
-            params = list_params_from_query(query=request.GET)
             page = script_list(
                 user=request.user, exam=exam, script_filter=script_filter, params=params
             )
@@ -267,13 +261,9 @@ def script_viewer(request: HttpRequest, public_id: str) -> HttpResponse:
     previous_url = next_url = None
     if access.mode == MarkingMode.UNIT:
         try:
-            script_filter = script_filter_parse(
-                data=filter_query_data(query=request.GET),
-                exam=exam,
-                user=request.user,
-                scripts=scripts_in_scope(user=request.user, exam=exam),
+            script_filter, params = list_state_from_query(
+                user=request.user, exam=exam, query=request.GET, paged=False
             )
-            params = list_params_from_query(query=request.GET, paged=False)
         except InvalidInput:  # a stale list address: neighbours in the default order
             script_filter, params = ScriptFilter(), ListParams()
         state = _state_query(script_filter, params)
