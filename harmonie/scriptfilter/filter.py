@@ -125,7 +125,13 @@ def _script_filter_build(values: dict[str, Any]) -> ScriptFilter:
 
 
 def decimal_text(value: Decimal) -> str:
+    """A bound as the query string writes it (« 9.5 »)."""
     return format(value.normalize(), "f")
+
+
+def decimal_french(value: Decimal) -> str:
+    """A bound as a French reader writes it (« 9,5 »): descriptions and messages."""
+    return decimal_text(value).replace(".", ",")
 
 
 def _raw_values(data: Mapping[str, Any], key: str, *, split: bool = True) -> list[Any]:
@@ -253,8 +259,8 @@ def script_filter_parse(
     for key, mark in (("mark_min", mark_min), ("mark_max", mark_max)):
         if mark is not None and not (0 <= mark <= maximum):
             raise InvalidInput(
-                f"Filtre « {LABELS[key]} » : la note {decimal_text(mark)} n'est pas comprise "
-                f"entre 0 et {decimal_text(maximum)}.",
+                f"Filtre « {LABELS[key]} » : la note {decimal_french(mark)} n'est pas comprise "
+                f"entre 0 et {decimal_french(maximum)}.",
                 details={"key": key},
             )
     if mark_min is not None and mark_max is not None and mark_min > mark_max:
@@ -317,7 +323,7 @@ def script_filter_describe(
         elif isinstance(value, tuple):
             text = ", ".join(value)
         elif isinstance(value, Decimal):
-            text = decimal_text(value)
+            text = decimal_french(value)
         else:
             text = str(value)
         pairs.append((LABELS[key], text))

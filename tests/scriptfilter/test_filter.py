@@ -355,3 +355,12 @@ def test_select_options_escape_and_select():
         '<option value="B" selected>B (1)</option>'
         '<option value="C">C (2)</option>'
     )
+
+
+def test_described_bounds_are_written_the_french_way(academy_world):
+    """R-MASS-11 (history), R-MASS-13 (statistics): a half-point bound reads « 9,5 » in the
+    description; the query string keeps « 9.5 »."""
+    script_filter = ScriptFilter(mark_min=Decimal("8"), mark_max=Decimal("9.5"))
+    described = script_filter_describe(script_filter=script_filter)
+    assert described == [("Note min.", "8"), ("Note max.", "9,5")]
+    assert ("mark_max", "9.5") in script_filter.as_query()
