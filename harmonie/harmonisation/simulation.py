@@ -44,7 +44,7 @@ def _public_ids(*, loaded: LoadedPopulation, rows: np.ndarray) -> np.ndarray:
     """The anonymous ids of the scripts at `rows` (a mask), aligned with `loaded.ids`,
     each read once per loaded population (R-FAIR-3).
 
-    On PostgreSQL one query with the ids as an array parameter: a list of 20,000 ids
+    On PostgreSQL one query with the ids as an array parameter: a list of 7,500 ids
     through `pk__in` costs more to compile and send than to run (300 ms at 60,000
     scripts, bench/results/2026-12-02-vm-mass-harmonisation.md)."""
     if loaded.public_ids is None:
