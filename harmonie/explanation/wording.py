@@ -8,6 +8,7 @@ from typing import Any
 
 from django.utils import timezone
 
+from harmonie.referential.scheme import mark_french
 from harmonie.scriptfilter import (
     FILTER_KEYS,
     LIST_KEYS,
@@ -34,7 +35,7 @@ _MARK_KEYS = ("mark_min", "mark_max")
 
 def mark_text(value: Decimal | float) -> str:
     """A mark as a French reader writes it: 16,5 — 16 — 16,25."""
-    return format(Decimal(str(value)).normalize(), "f").replace(".", ",")
+    return mark_french(value)
 
 
 def signed_text(value: Decimal) -> str:
@@ -71,12 +72,8 @@ def filter_description(data: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
     """(label, value) pairs as the history page shows them (`script_filter_describe`),
     marks with a decimal comma."""
     script_filter = _script_filter(data)
-    present = [key for key, _value in script_filter.items()]
-    pairs = script_filter_describe(script_filter=script_filter)
-    described = tuple(
-        (label, value.replace(".", ",") if key in _MARK_KEYS else value)
-        for key, (label, value) in zip(present, pairs, strict=True)
-    )
+    # `script_filter_describe` already writes marks with a decimal comma.
+    described = tuple(script_filter_describe(script_filter=script_filter))
     known = set(FILTER_KEYS)
     extra = tuple((str(key), str(value)) for key, value in data.items() if key not in known)
     return described + extra

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from harmonie.marking.fingerprint import marking_fingerprint
 from harmonie.marking.models import ScriptVersion
+from harmonie.referential.scheme import mark_french
 from harmonie.referential.session_file import GLOBAL_MARK, ExamRules
 
 
@@ -95,7 +96,7 @@ def marking_audit_state(state: dict) -> dict:
 
 
 def _mark_text(value: Any) -> str:
-    return f"{Decimal(str(value)).normalize():f}".replace(".", ",")
+    return mark_french(value)
 
 
 def marking_differences_describe(*, row: dict, record: dict, leaves: Iterable[str]) -> list[str]:

@@ -14,6 +14,11 @@ from harmonie.referential.models import Part
 GLOBAL_MARK = "global"
 
 
+def mark_french(value: Decimal | float | int) -> str:
+    """A mark as a French reader writes it: « 16,5 », « 16 », « 16,25 »."""
+    return format(Decimal(str(value)).normalize(), "f").replace(".", ",")
+
+
 def mark_parse(raw: Any) -> Decimal | None:
     """A number from JSON or a form (« 12,5 », "12.5", 12.5, 12), or None when `raw` is
     not one (a boolean, text that is no number, NaN or an infinity)."""

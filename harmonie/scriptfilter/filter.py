@@ -12,7 +12,7 @@ from harmonie.accounts.models import User
 from harmonie.accounts.permissions import is_academy_staff
 from harmonie.errors import InvalidInput
 from harmonie.referential.models import Exam, Part
-from harmonie.referential.scheme import mark_parse
+from harmonie.referential.scheme import mark_french, mark_parse
 from harmonie.scriptfilter.keys import FILTER_KEYS, LABELS, LIST_KEYS, LISTS
 
 _BOUNDS = ("mark_min", "mark_max")
@@ -131,7 +131,7 @@ def decimal_text(value: Decimal) -> str:
 
 def decimal_french(value: Decimal) -> str:
     """A bound as a French reader writes it (« 9,5 »): descriptions and messages."""
-    return decimal_text(value).replace(".", ",")
+    return mark_french(value)
 
 
 def _raw_values(data: Mapping[str, Any], key: str, *, split: bool = True) -> list[Any]:

@@ -16,6 +16,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from harmonie.marking.models import Script
 from harmonie.referential.models import Exam
+from harmonie.referential.scheme import mark_french
 from harmonie.referential.selectors import SchemeNode
 
 logger = logging.getLogger(__name__)
@@ -42,7 +43,7 @@ def folder_name(name: str | None) -> str:
 
 
 def _french(value: Decimal | float | int) -> str:
-    return format(Decimal(str(value)).normalize(), "f").replace(".", ",")
+    return mark_french(value)
 
 
 def _page_images(script: Script) -> list[Image.Image]:

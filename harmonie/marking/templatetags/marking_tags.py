@@ -6,6 +6,8 @@ from html import escape
 from django import template
 from django.utils.safestring import mark_safe
 
+from harmonie.referential.scheme import mark_french
+
 register = template.Library()
 
 
@@ -13,9 +15,7 @@ register = template.Library()
 def mark(value: object) -> str:
     if value is None or value == "":
         return ""
-    number = Decimal(str(value)).normalize()
-    text = format(number, "f")
-    return text.replace(".", ",")
+    return mark_french(Decimal(str(value)))
 
 
 @register.simple_tag
