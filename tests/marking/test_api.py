@@ -286,6 +286,22 @@ def test_put_marking_saves_and_shows_history(client, academy_world, auth):
     assert listed["results"][0]["final_mark"] == 17
 
 
+def _refused_put(client, world, auth, payload, status):
+    """PUT the marking of the first script; refused with `status`, nothing written."""
+    script = world["scripts"][0]
+    response = client.put(
+        f"/api/v1/scripts/{script.public_id}/marking",
+        payload,
+        content_type="application/json",
+        headers=auth(world["coordinator"]),
+    )
+    assert response.status_code == status, response.content
+    assert not ScriptVersion.objects.exists()
+    assert not AuditEntry.objects.exists()
+    assert Script.objects.get(pk=script.pk).marks == {"Q1": 3, "Q2": 4.5, "P2": 7}
+    return response.json()["error"]["message"]
+
+
 @pytest.mark.parametrize(
     ("payload", "status"),
     [
@@ -301,19 +317,7 @@ def test_put_marking_saves_and_shows_history(client, academy_world, auth):
 )
 def test_put_marking_bad_input_writes_nothing(client, academy_world, auth, payload, status):
     """Bad input: French message, 4xx, nothing written (R-MARK-1, R-UNIT-4)."""
-    world = academy_world
-    script = world["scripts"][0]
-    response = client.put(
-        f"/api/v1/scripts/{script.public_id}/marking",
-        payload,
-        content_type="application/json",
-        headers=auth(world["coordinator"]),
-    )
-    assert response.status_code == status, response.content
-    assert response.json()["error"]["message"]
-    assert not ScriptVersion.objects.exists()
-    assert not AuditEntry.objects.exists()
-    assert Script.objects.get(pk=script.pk).marks == {"Q1": 3, "Q2": 4.5, "P2": 7}
+    assert _refused_put(client, academy_world, auth, payload, status)
 
 
 def test_put_marking_unlocked_batch_is_409(client, academy_world, auth):
@@ -395,15 +399,4 @@ def test_filter_options_locked_only(client, academy_world, auth):
 def test_put_marking_type_errors_name_the_field(client, academy_world, auth, payload, message):
     """Issue 11 item 4: the marking body is typed; a type error names the field, in
     French, status 400, nothing written (R-MARK-1, R-UNIT-4)."""
-    world = academy_world
-    script = world["scripts"][0]
-    response = client.put(
-        f"/api/v1/scripts/{script.public_id}/marking",
-        payload,
-        content_type="application/json",
-        headers=auth(world["coordinator"]),
-    )
-    assert response.status_code == 400, response.content
-    assert response.json()["error"]["message"] == message
-    assert not ScriptVersion.objects.exists()
-    assert Script.objects.get(pk=script.pk).marks == {"Q1": 3, "Q2": 4.5, "P2": 7}
+    assert _refused_put(client, academy_world, auth, payload, 400) == message
