@@ -6,6 +6,11 @@ of the scheme included); filters are then evaluated in numpy by the filter table
 `script_filter_mask`, with the same semantics as the SQL `scripts_filter` (a part's mark
 is the sum of its leaves as marked). The loaded arrays are kept per marks version (see
 `population_load`) and never mutated.
+
+Where a population comes from, fastest first (issue 16): this process's memory; the shared
+cache (Redis in a deployment), where the last load or execution of any process left it;
+the database. On PostgreSQL the database read aggregates every row's integers into one
+binary string (`int4send`), which numpy reads without a Python object per value.
 """
 
 import threading
@@ -13,8 +18,9 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 
 import numpy as np
-from django.db import connection
-from django.db.models import Count, DecimalField, F, IntegerField, Max, Value
+from django.core.cache import cache
+from django.db import connection, transaction
+from django.db.models import DecimalField, F, IntegerField, Max, Value
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast, Coalesce, Round
 
@@ -70,41 +76,184 @@ def _leaf_cents(code: str) -> Coalesce:
     return Coalesce(Cast(Round(mark * 100), IntegerField()), Value(0))
 
 
-# Loaded populations by (exam, academy, marks version, count, last id): the counts, the
+# Loaded populations by (exam, academy, marks version, last id): the counts, the
 # simulation and its re-runs after an edit read the same data until a mark changes, and
-# every mark-changing service bumps `Exam.marks_version` (R-MASS-9). Count and last id
-# guard against writers that do not (tests, imports of new rows).
+# every mark-changing service bumps the academy's marks version (R-MASS-9). Scripts are
+# never deleted, so the last id guards against writers that insert rows without bumping
+# it (test factories); an index lookup, where a count cost 16 ms at 60,000 scripts.
 _CACHE: OrderedDict[tuple, "LoadedPopulation"] = OrderedDict()
 _CACHE_SIZE = 2
 _CACHE_LOCK = threading.Lock()
+# The shared cache keeps a population for the other processes (web workers, the task
+# worker) one day at most: a new marks version makes a new key, old ones expire.
+_SHARED_PREFIX = "population:v1"
+_SHARED_SECONDS = 24 * 3600
+# Integers the PostgreSQL read packs as 4-byte words: ids above this use the plain read.
+_INT4_MAX = 2**31 - 1
 
 
 def population_cache_clear() -> None:
+    """Forget the populations of this process (the shared cache keeps its own)."""
     with _CACHE_LOCK:
         _CACHE.clear()
 
 
+def _population_key(*, exam: Exam, academy_id: int) -> tuple:
+    version = academy_marks_version(exam_id=exam.pk, academy_id=academy_id)
+    last = academy_scripts(exam=exam, academy_id=academy_id).aggregate(last=Max("pk"))["last"]
+    return (exam.pk, academy_id, version, last)
+
+
+def _shared_key(key: tuple) -> str:
+    return f"{_SHARED_PREFIX}:" + ":".join(str(part) for part in key)
+
+
+def _remember(key: tuple, loaded: LoadedPopulation) -> None:
+    with _CACHE_LOCK:
+        _CACHE[key] = loaded
+        _CACHE.move_to_end(key)
+        while len(_CACHE) > _CACHE_SIZE:
+            _CACHE.popitem(last=False)
+
+
+def _share(key: tuple, loaded: LoadedPopulation) -> None:
+    """Put the population's arrays in the shared cache (no names, no resolved keys)."""
+    pop = loaded.population
+    cache.set(
+        _shared_key(key),
+        {
+            "ids": loaded.ids,
+            "initial": pop.initial,
+            "delta": pop.delta,
+            "final": pop.final,
+            "numeric": pop.numeric,
+            "is_harmonised": pop.is_harmonised,
+            "locked": pop.locked,
+            "columns": loaded.columns,
+            "leaves": loaded.leaves,
+            "part_leaves": loaded.part_leaves,
+        },
+        _SHARED_SECONDS,
+    )
+
+
+def _shared(key: tuple, *, exam: Exam) -> LoadedPopulation | None:
+    data = cache.get(_shared_key(key))
+    if data is None:
+        return None
+    return LoadedPopulation(
+        exam=exam,
+        academy_id=key[1],
+        ids=data["ids"],
+        population=Population(
+            initial=data["initial"],
+            delta=data["delta"],
+            final=data["final"],
+            numeric=data["numeric"],
+            is_harmonised=data["is_harmonised"],
+            locked=data["locked"],
+        ),
+        columns=data["columns"],
+        maximum=to_cents(exam.max_mark),
+        step=to_cents(exam.step),
+        leaves=data["leaves"],
+        part_leaves=data["part_leaves"],
+    )
+
+
 def population_load(*, exam: Exam, academy_id: int) -> LoadedPopulation:
     """Every script of the academy for the exam, as aligned arrays (ordered by id)."""
-    version = academy_marks_version(exam_id=exam.pk, academy_id=academy_id)
-    shape = academy_scripts(exam=exam, academy_id=academy_id).aggregate(
-        count=Count("pk"), last=Max("pk")
-    )
-    key = (exam.pk, academy_id, version, shape["count"], shape["last"])
+    key = _population_key(exam=exam, academy_id=academy_id)
     with _CACHE_LOCK:
         if key in _CACHE:
             _CACHE.move_to_end(key)
             return _CACHE[key]
-    loaded = _population_query(exam=exam, academy_id=academy_id)
-    with _CACHE_LOCK:
-        _CACHE[key] = loaded
-        while len(_CACHE) > _CACHE_SIZE:
-            _CACHE.popitem(last=False)
+    loaded = _shared(key, exam=exam)
+    if loaded is None:
+        loaded = _population_query(exam=exam, academy_id=academy_id, last=key[3])
+        _share(key, loaded)
+    _remember(key, loaded)
     return loaded
 
 
-def _population_query(*, exam: Exam, academy_id: int) -> LoadedPopulation:
+def population_after_execution(*, loaded: LoadedPopulation, outcome) -> None:
+    """Keep the population an execution leaves (R-MASS-9), for the next simulation.
+
+    Called inside the execution's transaction, after its writes and the marks version
+    bump: the new arrays are the loaded ones with the outcome's delta, final mark and flag
+    (what `writers.scripts_write` wrote), kept under the new version once committed.
+    """
+    key = _population_key(exam=loaded.exam, academy_id=loaded.academy_id)
+    after = LoadedPopulation(
+        exam=loaded.exam,
+        academy_id=loaded.academy_id,
+        ids=loaded.ids,
+        population=Population(
+            initial=loaded.population.initial,
+            delta=np.asarray(outcome.delta, dtype=np.int64),
+            final=np.asarray(outcome.final, dtype=np.int64),
+            numeric=loaded.population.numeric,
+            is_harmonised=np.asarray(outcome.is_harmonised, dtype=bool),
+            locked=loaded.population.locked,
+        ),
+        columns=loaded.columns,
+        maximum=loaded.maximum,
+        step=loaded.step,
+        leaves=loaded.leaves,
+        part_leaves=loaded.part_leaves,
+        public_ids=loaded.public_ids,
+        resolved=loaded.resolved,
+    )
+
+    def keep() -> None:
+        _remember(key, after)
+        _share(key, after)
+
+    transaction.on_commit(keep)
+
+
+def _population_query(*, exam: Exam, academy_id: int, last: int | None) -> LoadedPopulation:
     leaves, under = exam_part_leaves(exam_id=exam.pk)
+    if connection.vendor == "postgresql" and (last or 0) <= _INT4_MAX:
+        table = _packed_table(exam=exam, academy_id=academy_id, leaves=leaves)
+    else:
+        table = _rows_table(exam=exam, academy_id=academy_id, leaves=leaves)
+    return _loaded_from_table(
+        exam=exam, academy_id=academy_id, table=table, leaves=leaves, under=under
+    )
+
+
+def _packed_table(*, exam: Exam, academy_id: int, leaves: list[str]) -> np.ndarray:
+    """PostgreSQL: every row's integers as 4-byte big-endian words, aggregated into one
+    bytea; numpy reads it as a matrix, sorted by id here (cheaper than ORDER BY in the
+    aggregate). Marks are in cents; a leaf reads through float8, exact for cents."""
+    table_name = Script._meta.db_table
+    expressions = [
+        "id",
+        "COALESCE(round(initial_mark * 100), -1)",
+        "round(delta * 100)",
+        "COALESCE(round(final_mark * 100), -1)",
+        "is_harmonised::int",
+        "locked::int",
+        *(f"COALESCE({column}, -1)" for column in _COLUMNS),
+        *("COALESCE(round((marks ->> %s)::float8 * 100), 0)" for _ in leaves),
+    ]
+    packed = " || ".join(f"int4send(({expression})::int)" for expression in expressions)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT string_agg({packed}, ''::bytea), count(*) FROM {table_name} "  # noqa: S608
+            "WHERE exam_id = %s AND academy_id = %s",
+            [*leaves, exam.pk, academy_id],
+        )
+        data, count = cursor.fetchone()
+    width = len(expressions)
+    if not count:
+        return np.zeros((0, width), dtype=np.int64)
+    table = np.frombuffer(bytes(data), dtype=">i4").reshape(count, width).astype(np.int64)
+    return table[np.argsort(table[:, 0], kind="stable")]
+
+
+def _rows_table(*, exam: Exam, academy_id: int, leaves: list[str]) -> np.ndarray:
     queryset = (
         academy_scripts(exam=exam, academy_id=academy_id)
         .order_by("pk")
@@ -124,7 +273,12 @@ def _population_query(*, exam: Exam, academy_id: int) -> LoadedPopulation:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
     width = 6 + len(_COLUMNS) + len(leaves)
-    table = np.array(rows, dtype=np.int64).reshape(len(rows), width)
+    return np.array(rows, dtype=np.int64).reshape(len(rows), width)
+
+
+def _loaded_from_table(
+    *, exam: Exam, academy_id: int, table: np.ndarray, leaves: list[str], under: dict
+) -> LoadedPopulation:
     initial = table[:, 1]
     numeric = initial >= 0
     population = Population(

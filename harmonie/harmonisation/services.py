@@ -16,7 +16,7 @@ from harmonie.harmonisation.conformity import conformity_pending
 from harmonie.harmonisation.engine import RESET
 from harmonie.harmonisation.models import REASON_CODES, Harmonisation, Scenario, Simulation
 from harmonie.harmonisation.permissions import exam_for_mass_harmonisation, undo_check
-from harmonie.harmonisation.population import population_load
+from harmonie.harmonisation.population import population_after_execution, population_load
 from harmonie.harmonisation.scenarios import (
     ParsedScenario,
     ScenarioDraft,
@@ -373,6 +373,7 @@ def harmonisation_execute(
         scripts_write(loaded=loaded, outcome=outcome, parsed=parsed, maximum=exam.max_mark)
         effects = effects_write(harmonisation=harmonisation, loaded=loaded, outcome=outcome)
         marks_version_bump(exam_id=exam.pk, academy_ids=[user_academy_id(user)])
+        population_after_execution(loaded=loaded, outcome=outcome)
         audit_log(
             actor=user,
             action="harmonisation.cancelled"
