@@ -438,6 +438,34 @@ def _row(values: dict) -> dict:
     }
 
 
+def _count_cached(
+    *,
+    user: User,
+    exam: Exam,
+    scripts: QuerySet[Script],
+    script_filter: ScriptFilter,
+    params: ListParams,
+) -> int:
+    """The list's count, the same on every page: cached under the marks version, which
+    every change of a mark or a lock bumps (a cursor page skips a count of the academy).
+    Not with « conforme / non conforme »: « Rendre conforme » rewrites the leaves without
+    bumping the version (simulations stay valid), so that count is read each time."""
+    if params.conforming is not None:
+        return scripts.count()
+    count_key = cache_key(
+        "script-count",
+        *marks_cache_head(user=user, exam=exam),
+        script_filter.as_dict(),
+        params.q,
+        params.harmonised,
+    )
+    count = cache.get(count_key)
+    if count is None:
+        count = scripts.count()
+        cache.set(count_key, count, timeout=3600)
+    return count
+
+
 def script_list(
     *, user: User, exam: Exam, script_filter: ScriptFilter, params: ListParams
 ) -> ScriptPage:
@@ -446,20 +474,9 @@ def script_list(
     scripts = unit_scripts_filtered(
         user=user, exam=exam, script_filter=script_filter, params=params
     )
-    # The count is the same on every page of a list: cached under the marks version, which
-    # every change of a mark or a lock bumps (a cursor page skips a count of the academy).
-    count_key = cache_key(
-        "script-count",
-        *marks_cache_head(user=user, exam=exam),
-        script_filter.as_dict(),
-        params.q,
-        params.harmonised,
-        params.conforming,
+    count = _count_cached(
+        user=user, exam=exam, scripts=scripts, script_filter=script_filter, params=params
     )
-    count = cache.get(count_key)
-    if count is None:
-        count = scripts.count()
-        cache.set(count_key, count, timeout=3600)
     pages = max(1, -(-count // params.limit))
     cursor = _cursor_decode(cursor=params.cursor, sort=params.sort) if params.cursor else None
     number = 1 if cursor is None else cursor.page
