@@ -11,6 +11,7 @@ from functools import cache
 from pathlib import Path
 
 import pypdfium2 as pdfium
+import pypdfium2.raw as pdfium_c
 from django.conf import settings
 from PIL import Image, ImageDraw, ImageFont
 
@@ -21,7 +22,8 @@ from harmonie.referential.selectors import SchemeNode
 
 logger = logging.getLogger(__name__)
 
-PAGE_WIDTH = 827  # A4 at 100 dpi, the scans' own resolution
+DPI = 100  # the scans' own resolution
+PAGE_WIDTH = 827  # A4 at 100 dpi
 PAGE_HEIGHT = 1169
 INK = (200, 0, 0)
 NO_DIVISION = "sans-division"
@@ -47,30 +49,18 @@ def _french(value: Decimal | float | int) -> str:
 
 
 def _page_images(script: Script) -> list[Image.Image]:
+    """The script's pages at PAGE_WIDTH, gray ("L") when the scan is, else RGB."""
     images: list[Image.Image] = []
     for relative in script.pages:
         path = Path(settings.SCANS_ROOT) / relative
         try:
             if path.suffix.lower() == ".pdf":
-                document = pdfium.PdfDocument(str(path))
-                try:
-                    for index in range(len(document)):
-                        page = document[index]
-                        scale = PAGE_WIDTH / page.get_width()
-                        bitmap = page.render(scale=scale)
-                        images.append(bitmap.to_pil().convert("RGB"))
-                        bitmap.close()
-                        page.close()
-                finally:
-                    document.close()
+                images.extend(_pdf_pages(path))
             else:
                 with Image.open(path) as image:
-                    image = image.convert("RGB")
-                    if image.width != PAGE_WIDTH:
-                        height = round(image.height * PAGE_WIDTH / image.width)
-                        image = image.resize((PAGE_WIDTH, height))
-                    images.append(image)
-        except (OSError, pdfium.PdfiumError):
+                    page = _page_sized(image)
+                    images.append(image.copy() if page is image else page)
+        except (OSError, ValueError, pdfium.PdfiumError):
             logger.warning("copie %s : page illisible %s", script.public_id, relative)
     if not images:
         blank = Image.new("RGB", (PAGE_WIDTH, PAGE_HEIGHT), "white")
@@ -79,6 +69,103 @@ def _page_images(script: Script) -> list[Image.Image]:
         )
         images.append(blank)
     return images
+
+
+def _pdf_pages(path: Path) -> list[Image.Image]:
+    document = pdfium.PdfDocument(str(path))
+    try:
+        images = []
+        for page in document:
+            try:
+                image = _scanned_image(page)
+                if image is None:
+                    scale = PAGE_WIDTH / page.get_width()
+                    bitmap = page.render(scale=scale)
+                    image = bitmap.to_pil().convert("RGB")
+                    bitmap.close()
+                images.append(_page_sized(image))
+            finally:
+                page.close()
+        return images
+    finally:
+        document.close()
+
+
+# A scanned page's image read from its stream when its decoded bytes say what they are:
+# (components, bits per component) -> Pillow's image mode and raw mode.
+_RAW_MODES = {
+    (1, 1): ("1", "1"),
+    (1, 2): ("L", "L;2"),
+    (1, 4): ("L", "L;4"),
+    (1, 8): ("L", "L"),
+    (3, 8): ("RGB", "RGB"),
+}
+_COMPONENTS = {pdfium_c.FPDF_COLORSPACE_DEVICEGRAY: 1, pdfium_c.FPDF_COLORSPACE_DEVICERGB: 3}
+
+
+def _scanned_image(page: pdfium.PdfPage) -> Image.Image | None:
+    """A scanner's page, one upright image over the whole page at the resolution the zip
+    needs (PAGE_WIDTH wide, a JPEG after its decoder's own scaling), read without rasterising.
+
+    pdfium's rendering resamples the page (11 ms for an A4 page at 100 dpi); reading the
+    image's own pixels takes 1–2 ms. Anything else (text, several objects, a rotation,
+    another colour space or filter, a size to resample) returns None and is rendered.
+    """
+    if page.get_rotation():
+        return None
+    objects = list(page.get_objects(max_depth=1))
+    if len(objects) != 1 or objects[0].type != pdfium_c.FPDF_PAGEOBJ_IMAGE:
+        return None
+    image = objects[0]
+    matrix = image.get_matrix()
+    left, bottom, right, top = page.get_cropbox()
+    placed = (matrix.e, matrix.f, matrix.e + matrix.a, matrix.f + matrix.d)
+    if (
+        matrix.b
+        or matrix.c
+        or any(abs(a - b) > 1 for a, b in zip(placed, (left, bottom, right, top), strict=True))
+    ):
+        return None
+    metadata = image.get_metadata()
+    components = _COMPONENTS.get(metadata.colorspace)
+    filters = image.get_filters()
+    if components is None:
+        return None
+    width, height = metadata.width, metadata.height
+    if filters == ["DCTDecode"]:
+        jpeg = Image.open(io.BytesIO(bytes(image.get_data())))
+        jpeg.draft(None, (PAGE_WIDTH, height * PAGE_WIDTH // width))
+        return jpeg if jpeg.mode in ("L", "RGB") and jpeg.width == PAGE_WIDTH else None
+    if width != PAGE_WIDTH or any(f not in pdfium.PdfImage.SIMPLE_FILTERS for f in filters):
+        return None
+    data = image.get_data(decode_simple=True)
+    for (count, bits), (mode, raw) in _RAW_MODES.items():
+        if count == components and len(data) == (width * count * bits + 7) // 8 * height:
+            return Image.frombuffer(mode, (width, height), bytes(data), "raw", raw, 0, 1)
+    return None
+
+
+def _page_sized(image: Image.Image) -> Image.Image:
+    """The page PAGE_WIDTH wide, in "L" or "RGB"; a JPEG is decoded at the nearest scale."""
+    height = round(image.height * PAGE_WIDTH / image.width)
+    if image.format == "JPEG":
+        image.draft(None, (PAGE_WIDTH, image.height * PAGE_WIDTH // image.width))
+    if image.mode not in ("L", "RGB"):
+        image = image.convert("L" if image.mode in ("1", "LA", "I", "I;16", "F") else "RGB")
+    else:
+        image.load()
+    if image.width != PAGE_WIDTH:
+        image = image.resize((PAGE_WIDTH, height))
+    return image
+
+
+def _coloured(images: list[Image.Image], index: int) -> Image.Image:
+    """The page made RGB before red ink is drawn on it; a page left as it is stays gray."""
+    if images[index].mode != "RGB":
+        gray = images[index]
+        images[index] = gray.convert("RGB")
+        gray.close()
+    return images[index]
 
 
 def _leaf_total(node: SchemeNode, marks: dict) -> Decimal | None:
@@ -195,7 +282,7 @@ def _appreciation_draw(image: Image.Image, texts: list[str]) -> None:
 def script_pdf(*, script: Script, exam: Exam, scheme: list[SchemeNode]) -> bytes:
     """The script's pages with its final annotations and marks, as one PDF."""
     images = _page_images(script)
-    _stamp_marks(images[0], mark_lines(script, exam, scheme))
+    _stamp_marks(_coloured(images, 0), mark_lines(script, exam, scheme))
     appreciations = []
     for annotation in script.annotations or []:
         if not isinstance(annotation, dict):
@@ -207,23 +294,60 @@ def script_pdf(*, script: Script, exam: Exam, scheme: list[SchemeNode]) -> bytes
         # Pages are numbered from 0 across the script's rendered pages, as in the editor.
         page = annotation.get("page", 0)
         index = page if isinstance(page, int) and 0 <= page < len(images) else 0
-        _annotation_draw(images[index], annotation)
+        _annotation_draw(_coloured(images, index), annotation)
     if appreciations:
-        _appreciation_draw(images[-1], appreciations)
-    output = io.BytesIO()
+        _appreciation_draw(_coloured(images, len(images) - 1), appreciations)
     try:
-        images[0].save(
-            output,
-            format="PDF",
-            save_all=True,
-            append_images=images[1:],
-            resolution=100.0,
-            quality=60,
-            title=script.public_id,
-        )
+        return _pdf_of_jpegs(images, title=script.public_id)
     finally:
-        # Pillow's PDF writer leaves reference cycles: without closing, each page's pixels
-        # would wait for the cyclic garbage collector, and memory would grow with the zip.
         for image in images:
             image.close()
-    return output.getvalue()
+
+
+def _pdf_of_jpegs(pages: list[Image.Image], *, title: str) -> bytes:
+    """A minimal PDF 1.4 file, one full-page JPEG (quality 60) per page at 100 dpi.
+
+    Written here rather than by Pillow's PDF plugin, which costs as much again as the
+    JPEG encoding of a page and stamps the current date into the file.
+    """
+    objects: list[bytes] = [b"<< /Type /Catalog /Pages 2 0 R >>"]
+    kids = " ".join(f"{3 + 3 * index} 0 R" for index in range(len(pages)))
+    objects.append(f"<< /Type /Pages /Kids [{kids}] /Count {len(pages)} >>".encode())
+    for index, page in enumerate(pages):
+        page_id = 3 + 3 * index
+        width, height = page.width * 72 / DPI, page.height * 72 / DPI
+        objects.append(
+            f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 {width:.2f} {height:.2f}] "
+            f"/Resources << /XObject << /Page {page_id + 1} 0 R >> >> "
+            f"/Contents {page_id + 2} 0 R >>".encode()
+        )
+        jpeg = io.BytesIO()
+        page.save(jpeg, format="JPEG", quality=60)
+        colours = "/DeviceRGB" if page.mode == "RGB" else "/DeviceGray"
+        objects.append(
+            f"<< /Type /XObject /Subtype /Image /Width {page.width} /Height {page.height} "
+            f"/ColorSpace {colours} /BitsPerComponent 8 /Filter /DCTDecode "
+            f"/Length {jpeg.tell()} >>\nstream\n".encode()
+            + jpeg.getbuffer()
+            + b"\nendstream"
+        )
+        drawing = f"q {width:.2f} 0 0 {height:.2f} 0 0 cm /Page Do Q".encode()
+        objects.append(
+            f"<< /Length {len(drawing)} >>\nstream\n".encode() + drawing + b"\nendstream"
+        )
+    literal = title.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
+    objects.append(f"<< /Title ({literal}) /Producer (Harmonie) >>".encode())
+    output = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(output))
+        output += f"{number} 0 obj\n".encode() + body + b"\nendobj\n"
+    xref = len(output)
+    output += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
+    for offset in offsets:
+        output += f"{offset:010d} 00000 n \n".encode()
+    output += (
+        f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R /Info {len(objects)} 0 R >>\n"
+        f"startxref\n{xref}\n%%EOF\n"
+    ).encode()
+    return bytes(output)
