@@ -22,6 +22,8 @@ class ValidationConfig:
     retry_backoff_max: float = 600.0
     supervise_every: float = 30.0  # seconds between supervisor rounds
     zip_stream_max_scripts: int = 100  # above this a school's zip is built in the background
+    zip_part_scripts: int = 100  # scripts per part of a background zip (one task each)
+    zip_lease_seconds: float = 60.0  # a part's claim, renewed while it renders
 
     @property
     def lease_seconds(self) -> float:

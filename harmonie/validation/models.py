@@ -125,6 +125,11 @@ class SchoolArchive(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     built_at = models.DateTimeField(null=True, blank=True)
     error = models.TextField(blank=True)
+    # The build in parts (`archives`): planned once, then rendered by several tasks.
+    planned_at = models.DateTimeField(null=True, blank=True)
+    # Whoever assembles the parts holds this lease; a dead assembler's runs out.
+    lease_until = models.DateTimeField(null=True, blank=True)
+    supervisor_task_id = models.CharField(max_length=64, blank=True)
 
     class Meta:
         verbose_name = _("archive de copies")
@@ -134,3 +139,38 @@ class SchoolArchive(models.Model):
 
     def __str__(self) -> str:
         return self.file or f"archive {self.pk}"
+
+
+class PartState(models.TextChoices):
+    PENDING = "pending", _("à préparer")
+    RENDERING = "rendering", _("en préparation")
+    DONE = "done", _("prête")
+
+
+class SchoolArchivePart(models.Model):
+    """A run of consecutive scripts of a school's zip, rendered by one task into its file.
+
+    The scripts are frozen when the build is planned, in the zip's order; a part is claimed
+    under a lease renewed while it renders, so that a part whose worker died is taken up
+    again, and only the holder of the latest claim may put its file in place.
+    """
+
+    archive = models.ForeignKey(SchoolArchive, on_delete=models.CASCADE, related_name="parts")
+    number = models.PositiveIntegerField()
+    script_ids = models.JSONField(default=list)
+    state = models.CharField(max_length=16, choices=PartState.choices, default=PartState.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    task_id = models.CharField(max_length=64, blank=True)
+    # Relative to MEDIA_ROOT.
+    file = models.CharField(max_length=255, blank=True)
+    script_count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("partie d'archive de copies")
+        constraints = [
+            models.UniqueConstraint(fields=["archive", "number"], name="school_archive_part_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"archive {self.archive_id}, partie {self.number}"

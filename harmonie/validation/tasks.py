@@ -9,7 +9,12 @@ before they moved keep their stored path (`harmonie.validation.tasks.<name>`), w
 worker imports.
 """
 
-from harmonie.validation.archives import school_archive_build_task
+from harmonie.validation.archives import school_archive_build_task, school_archive_part_task
 from harmonie.validation.delivery import deliveries_supervise_task, message_deliver_task
 
-__all__ = ["deliveries_supervise_task", "message_deliver_task", "school_archive_build_task"]
+__all__ = [
+    "deliveries_supervise_task",
+    "message_deliver_task",
+    "school_archive_build_task",
+    "school_archive_part_task",
+]
