@@ -31,7 +31,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from fill import marked_exam_create
-from machine import results_write
+from machine import machine_settle, results_write
 
 ROOT = Path(__file__).resolve().parent.parent
 PG_SERVER = os.environ.get("BENCH_PG_SERVER", "postgres://postgres@127.0.0.1:5432")
@@ -311,6 +311,47 @@ def floor_conformity(table, final):
     return int(pending.sum()), spread
 
 
+def raw_update_floor(*, count: int, repeat: int) -> list[float]:
+    """The execution's one UPDATE statement (`writers.scripts_write`) alone, on `count`
+    random scripts of the academy, outside Django's ORM: the floor of this schema."""
+    import numpy as np
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """SELECT id FROM marking_script WHERE academy_id =
+               (SELECT id FROM referential_academy WHERE code = 'NANCY-METZ')"""
+        )
+        ids = np.array([row[0] for row in cursor.fetchall()], dtype=np.int64)
+    rng = np.random.default_rng(16)
+    runs = []
+    for run in range(repeat):
+        chosen = np.sort(rng.choice(ids, size=min(count, ids.size), replace=False))
+        delta = 50 * (1 + run % 2)
+        with connection.cursor() as cursor:
+            cursor.execute("VACUUM marking_script")
+            start = time.perf_counter()
+            cursor.execute(
+                """
+                UPDATE marking_script AS s
+                SET delta = v.delta / 100.0, is_harmonised = v.harmonised,
+                    final_mark = v.final / 100.0, final_marks = NULL,
+                    version = s.version + 1, updated_at = now()
+                FROM unnest(%s::bigint[], %s::int[], %s::bool[], %s::int[])
+                    AS v(id, delta, harmonised, final)
+                WHERE s.id = v.id
+                """,
+                [
+                    chosen.tolist(),
+                    [delta] * chosen.size,
+                    [True] * chosen.size,
+                    [1000 + delta] * chosen.size,
+                ],
+            )
+            runs.append(time.perf_counter() - start)
+    return runs
+
+
 def timed(fn, repeat):
     runs = []
     result = None
@@ -335,6 +376,9 @@ def worker(candidates: int, repeat: int, share: float) -> dict:
     if not Script.objects.exists():
         populate(candidates, share)
     fill = time.perf_counter() - start
+    machine_settle()
+
+    from django.core.cache import cache
 
     from harmonie.accounts.models import User
     from harmonie.harmonisation.population import population_cache_clear
@@ -357,7 +401,9 @@ def worker(candidates: int, repeat: int, share: float) -> dict:
     rows: dict[str, dict] = {}
 
     def cold_simulation():
+        # Nothing kept anywhere: this process's memory and the shared cache emptied.
         population_cache_clear()
+        cache.clear()
         return simulation_create(user=user, exam_code="FRA-ECRIT", scenarios=SCENARIOS)
 
     _, cold_runs = timed(cold_simulation, repeat)
@@ -385,7 +431,7 @@ def worker(candidates: int, repeat: int, share: float) -> dict:
     assert [bar["count"] for bar in simulation.result["before"]] == floor[0].tolist()
     assert [bar["count"] for bar in simulation.result["after"]] == floor[1].tolist()
     rows["simulation (5 scenarios), marks already loaded"] = {"service": runs, "floor": floor_runs}
-    rows["simulation (5 scenarios), first after a change"] = {
+    rows["simulation (5 scenarios), first after a change, read from the database"] = {
         "service": cold_runs,
         "floor": floor_runs,
     }
@@ -399,6 +445,26 @@ def worker(candidates: int, repeat: int, share: float) -> dict:
     _, floor_runs = timed(lambda: floor_simulation(table, ids), repeat)
     rows[f"execution ({applied} scripts changed)"] = {"service": [execution], "floor": floor_runs}
     new_final = floor_simulation(table, ids)[4]
+
+    # The first simulation after the execution: in the process that executed it (which kept
+    # the population it left), then in another process (the shared cache).
+    _, runs = timed(
+        lambda: simulation_create(user=user, exam_code="FRA-ECRIT", scenarios=SCENARIOS), 1
+    )
+    rows["simulation, first after the execution, same process"] = {
+        "service": runs,
+        "floor": floor_runs,
+    }
+
+    def other_process():
+        population_cache_clear()
+        return simulation_create(user=user, exam_code="FRA-ECRIT", scenarios=SCENARIOS)
+
+    _, runs = timed(other_process, repeat)
+    rows["simulation, first after the execution, another process (shared cache)"] = {
+        "service": runs,
+        "floor": floor_runs,
+    }
 
     state, runs = timed(lambda: conformity_state(user=user, exam_code="FRA-ECRIT"), repeat)
     floor, floor_runs = timed(lambda: floor_conformity(table, new_final), repeat)
@@ -420,6 +486,10 @@ def worker(candidates: int, repeat: int, share: float) -> dict:
         "floor": floor_runs[:0] or [0.0],
     }
     assert harmonisation.pk
+    rows[f"raw SQL floor of the execution's UPDATE ({applied} random scripts)"] = {
+        "service": raw_update_floor(count=applied, repeat=repeat),
+        "floor": [],
+    }
     return {"candidates": candidates, "fill": fill, "rows": rows, "scope": len(table)}
 
 
@@ -465,7 +535,13 @@ def main() -> None:
                 "--academy-share",
                 str(args.academy_share),
             ],
-            env={**os.environ, "DATABASE_URL": url, "HARMONIE_DB_CONN_MAX_AGE": "0"},
+            env={
+                **os.environ,
+                "DATABASE_URL": url,
+                "HARMONIE_DB_CONN_MAX_AGE": "0",
+                # The shared cache of a deployment (a population kept for other processes).
+                "REDIS_URL": os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/15"),
+            },
             capture_output=True,
             text=True,
             cwd=ROOT,

@@ -1,0 +1,82 @@
+"""The execution's bulk writes (issue 16): what PostgreSQL receives in binary, and the text
+array parameters, read back exactly (R-MASS-9: the effects are what a cancellation
+replays, so a mark off by a cent would undo the wrong amount)."""
+
+from decimal import Decimal
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+from django.db import connection
+
+from harmonie.harmonisation.engine import Population
+from harmonie.harmonisation.models import Harmonisation, HarmonisationEffect
+from harmonie.harmonisation.services import simulation_create
+from harmonie.harmonisation.writers import array_literal, effects_write
+
+pytestmark = pytest.mark.django_db
+
+CENTS = [0, 1, 25, 50, 99, 100, 1975, 2000, 999999]
+
+
+def test_array_literal_is_postgresql_text():
+    assert array_literal(np.array([3, -2, 0])) == "{3,-2,0}"
+    assert array_literal(np.array([True, False])) == "{t,f}"
+    assert array_literal(np.array([], dtype=np.int64)) == "{}"
+
+
+def test_effects_read_back_exactly(academy_world):
+    """Every value of an effect row (negative deltas, quarter points, the largest mark a
+    numeric(6, 2) holds) reads back equal, through the binary COPY on PostgreSQL and the
+    bulk insert elsewhere."""
+    world = academy_world
+    simulation = simulation_create(
+        user=world["coordinator"],
+        exam_code="FRA-ECRIT",
+        scenarios=[{"filter": {}, "action": {"type": "raise", "points": 1}}],
+    )
+    harmonisation = Harmonisation.objects.create(
+        exam=world["exam"],
+        academy=world["academy"],
+        author=world["coordinator"],
+        simulation=simulation,
+    )
+    scripts = [*world["scripts"], world["foreign_script"]]
+    size = len(scripts)
+    values = np.resize(np.array(CENTS, dtype=np.int64), size * 5).reshape(5, size)
+    signs = np.array([1, -1, 1, -1, 1])[:, None]
+    values = values * np.where(np.arange(size) % 2, 1, signs)
+    initial, delta_before, delta, final_before, final = values
+    loaded = SimpleNamespace(
+        ids=np.array([script.pk for script in scripts], dtype=np.int64),
+        population=Population(
+            initial=initial,
+            delta=delta_before,
+            final=final_before,
+            numeric=np.ones(size, dtype=bool),
+            is_harmonised=np.zeros(size, dtype=bool),
+            locked=np.ones(size, dtype=bool),
+        ),
+    )
+    outcome = SimpleNamespace(
+        owner=np.arange(size) % 3, delta=delta, final=final, is_harmonised=np.ones(size, bool)
+    )
+    assert effects_write(harmonisation=harmonisation, loaded=loaded, outcome=outcome) == size
+    rows = {
+        effect.script_id: effect
+        for effect in HarmonisationEffect.objects.filter(harmonisation=harmonisation)
+    }
+
+    def mark(cents) -> Decimal:
+        return Decimal(int(cents)) / 100
+
+    for index, script in enumerate(scripts):
+        effect = rows[script.pk]
+        assert effect.scenario_position == index % 3
+        assert (
+            effect.initial_mark,
+            effect.delta_before,
+            effect.delta,
+            effect.final_mark_before,
+            effect.final_mark,
+        ) == tuple(mark(column[index]) for column in values), (connection.vendor, index)
