@@ -3,6 +3,7 @@ marks drawn on them. PDF pages are rendered with pypdfium2, images read with Pil
 drawing is Pillow's, then the pages are saved as one PDF. One script at a time.
 """
 
+import ctypes
 import io
 import logging
 import re
@@ -28,6 +29,28 @@ PAGE_HEIGHT = 1169
 INK = (200, 0, 0)
 NO_DIVISION = "sans-division"
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+# glibc's mallopt parameters
+_M_TRIM_THRESHOLD = -1
+_M_MMAP_THRESHOLD = -3
+
+
+@cache
+def _allocator_keep_pages() -> None:
+    """Keep the memory a page frees for the next page instead of handing it back each time.
+
+    A page allocates and frees some 6 MB (its pixels in gray and in RGB, its JPEG): glibc
+    gives such blocks back to the system at once and the next page faults them in again,
+    a fifth of a script's time (11 -> 8.5 ms). Up to 32 MB of freed memory now stay in the
+    process, whose peak does not change. Once per process; nothing outside glibc.
+    """
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallopt(_M_MMAP_THRESHOLD, 16 << 20)
+        libc.mallopt(_M_TRIM_THRESHOLD, 32 << 20)
+    except (OSError, AttributeError):
+        return
 
 
 @cache
@@ -163,7 +186,8 @@ def _coloured(images: list[Image.Image], index: int) -> Image.Image:
     """The page made RGB before red ink is drawn on it; a page left as it is stays gray."""
     if images[index].mode != "RGB":
         gray = images[index]
-        images[index] = gray.convert("RGB")
+        # The gray channel three times: what convert("RGB") gives, in half its time.
+        images[index] = Image.merge("RGB", (gray, gray, gray))
         gray.close()
     return images[index]
 
@@ -281,6 +305,7 @@ def _appreciation_draw(image: Image.Image, texts: list[str]) -> None:
 
 def script_pdf(*, script: Script, exam: Exam, scheme: list[SchemeNode]) -> bytes:
     """The script's pages with its final annotations and marks, as one PDF."""
+    _allocator_keep_pages()
     images = _page_images(script)
     _stamp_marks(_coloured(images, 0), mark_lines(script, exam, scheme))
     appreciations = []
