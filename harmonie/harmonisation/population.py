@@ -18,6 +18,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 
 import numpy as np
+import psycopg
 from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import DecimalField, F, IntegerField, Max, Value
@@ -229,31 +230,44 @@ def _population_query(*, exam: Exam, academy_id: int, last: int | None) -> Loade
 def _packed_table(*, exam: Exam, academy_id: int, leaves: list[str]) -> np.ndarray:
     """PostgreSQL: every row's integers as 4-byte big-endian words, aggregated into one
     bytea; numpy reads it as a matrix, sorted by id here (cheaper than ORDER BY in the
-    aggregate). Marks are in cents; a leaf reads through float8, exact for cents."""
+    aggregate). Marks in cents (a numeric or float8 cast to int rounds, exact for cents);
+    both flags in one word; COALESCE only on the nullable columns (each expression costs
+    PostgreSQL about 1 µs per row)."""
     table_name = Script._meta.db_table
+
+    def key(column: str) -> str:
+        return f"COALESCE({column}, -1)" if Script._meta.get_field(column).null else column
+
     expressions = [
         "id",
-        "COALESCE(round(initial_mark * 100), -1)",
-        "round(delta * 100)",
-        "COALESCE(round(final_mark * 100), -1)",
-        "is_harmonised::int",
-        "locked::int",
-        *(f"COALESCE({column}, -1)" for column in _COLUMNS),
-        *("COALESCE(round((marks ->> %s)::float8 * 100), 0)" for _ in leaves),
+        "COALESCE(initial_mark * 100, -1)",
+        "delta * 100",
+        "COALESCE(final_mark * 100, -1)",
+        "is_harmonised::int + 2 * locked::int",
+        *(key(column) for column in _COLUMNS),
+        *("COALESCE((marks ->> %s)::float8 * 100, 0)" for _ in leaves),
     ]
     packed = " || ".join(f"int4send(({expression})::int)" for expression in expressions)
-    with connection.cursor() as cursor:
+    connection.ensure_connection()
+    # A plain psycopg cursor, for the binary result format (Django's client-side cursors
+    # have only the text one, which would send the bytea as hex: twice the bytes).
+    with psycopg.Cursor(connection.connection) as cursor:
         cursor.execute(
             f"SELECT string_agg({packed}, ''::bytea), count(*) FROM {table_name} "  # noqa: S608
             "WHERE exam_id = %s AND academy_id = %s",
             [*leaves, exam.pk, academy_id],
+            binary=True,
         )
         data, count = cursor.fetchone()
     width = len(expressions)
-    if not count:
-        return np.zeros((0, width), dtype=np.int64)
-    table = np.frombuffer(bytes(data), dtype=">i4").reshape(count, width).astype(np.int64)
-    return table[np.argsort(table[:, 0], kind="stable")]
+    words = np.frombuffer(bytes(data or b""), dtype=">i4").reshape(count, width)
+    words = words[np.argsort(words[:, 0], kind="stable")]
+    table = np.empty((count, width + 1), dtype=np.int64)
+    table[:, :4] = words[:, :4]
+    table[:, 4] = words[:, 4] & 1
+    table[:, 5] = words[:, 4] >> 1
+    table[:, 6:] = words[:, 5:]
+    return table
 
 
 def _rows_table(*, exam: Exam, academy_id: int, leaves: list[str]) -> np.ndarray:
