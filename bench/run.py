@@ -40,6 +40,12 @@ def suite(sizes: list[str]) -> list[tuple[str, list[str], str]]:
             "mass-harmonisation-national-paper",
         ),
         (
+            # The raw SQL floor of the execution's script writes, per table layout (issue 16).
+            "Script writes: wide row, HOT updates, side table",
+            [PY, "bench/narrow_writes.py", max(sizes, key=int)],
+            "narrow-writes",
+        ),
+        (
             "Validation and delivery",
             [PY, "bench/validation_delivery.py", *sizes],
             "validation-delivery",
