@@ -9,8 +9,12 @@ population), 100 schools, 9 qualifications, 5 juries, batches of 100 scripts, 1 
 scenarios (lists, a part-mark filter, global marks; raise, lower):
 
 - `population`: the five "Informations sur les candidats" counts (R-MASS-6);
-- `simulation`: one simulation of the five scenarios, BEFORE/AFTER (R-MASS-8);
-- `execution`: executing it, all writes included (R-MASS-9), then its cancellation;
+- `simulation`: one simulation of the five scenarios, BEFORE/AFTER (R-MASS-8): with the
+  population already in memory; first after a change, read from the database (memory
+  and shared cache emptied); first after the execution, in the process that executed it
+  and in another one (the shared cache: Redis, `BENCH_REDIS_URL`, default db 15);
+- `execution`: executing it, all writes included (R-MASS-9), then its cancellation, and
+  the raw SQL floor of the one UPDATE it sends, on as many random scripts;
 - `conformity`: the state, then "Rendre conforme" (R-MASS-12).
 
 Beside each, `numpy floor`: the same result computed by plain numpy from arrays already
