@@ -23,6 +23,7 @@ from harmonie.marking.models import Batch, Script
 from harmonie.marking.pages import script_page_count
 from harmonie.marking.permissions import batches_in_scope, scripts_in_scope, unit_scripts
 from harmonie.marking.services import editable_special_marks
+from harmonie.marking.sort_groups import GROUPED, Group, group_keys, groups_from_cache, sort_groups
 from harmonie.referential.models import Exam, Part
 from harmonie.referential.selectors import exam_scheme
 from harmonie.scriptfilter import (
@@ -438,32 +439,68 @@ def _row(values: dict) -> dict:
     }
 
 
-def _count_cached(
+def _count_and_groups(
     *,
     user: User,
     exam: Exam,
     scripts: QuerySet[Script],
     script_filter: ScriptFilter,
     params: ListParams,
-) -> int:
-    """The list's count, the same on every page: cached under the marks version, which
-    every change of a mark or a lock bumps (a cursor page skips a count of the academy).
+) -> tuple[int, list[Group] | None]:
+    """The list's count, the same on every page, and for a sort on a related key its
+    groups (sort_groups.py; the count is their sum): cached under the marks version,
+    which every change of a mark or a lock bumps (a cursor page counts nothing).
     Not with « conforme / non conforme »: « Rendre conforme » rewrites the leaves without
-    bumping the version (simulations stay valid), so that count is read each time."""
+    bumping the version (simulations stay valid), so that list is read each time."""
     if params.conforming is not None:
-        return scripts.count()
-    count_key = cache_key(
-        "script-count",
+        return scripts.count(), None
+    head = [
         *marks_cache_head(user=user, exam=exam),
         script_filter.as_dict(),
         params.q,
         params.harmonised,
-    )
+    ]
+    column = SORTS[params.sort.lstrip("-")]
+    if column in GROUPED:
+        groups_key = cache_key("script-groups", *head, column)
+        stored = cache.get(groups_key)
+        if stored is None:
+            groups = sort_groups(scripts=scripts, column=column)
+            cache.set(groups_key, [group.as_tuple() for group in groups], timeout=3600)
+        else:
+            groups = groups_from_cache(stored)
+        return sum(group.count for group in groups), groups
+    count_key = cache_key("script-count", *head)
     count = cache.get(count_key)
     if count is None:
         count = scripts.count()
         cache.set(count_key, count, timeout=3600)
-    return count
+    return count, None
+
+
+def _page_keys(
+    *,
+    scripts: QuerySet[Script],
+    params: ListParams,
+    cursor: Cursor | None,
+    groups: list[Group] | None,
+) -> list[tuple[int, Any]]:
+    """The page's (pk, sort value) pairs and the one after it: group by group for a sort
+    on a related key whose groups are known, else one keyset query per ordered piece."""
+    count = params.limit + 1
+    if groups is not None:
+        keys = group_keys(
+            scripts=scripts,
+            column=SORTS[params.sort.lstrip("-")],
+            groups=groups,
+            descending=params.sort.startswith("-"),
+            after=None if cursor is None else (cursor.value, cursor.pk),
+            backward=cursor is not None and cursor.backward,
+            count=count,
+        )
+        if keys is not None:
+            return keys
+    return _keys_from(scripts, params.sort, cursor=cursor, count=count)
 
 
 def script_list(
@@ -474,7 +511,7 @@ def script_list(
     scripts = unit_scripts_filtered(
         user=user, exam=exam, script_filter=script_filter, params=params
     )
-    count = _count_cached(
+    count, groups = _count_and_groups(
         user=user, exam=exam, scripts=scripts, script_filter=script_filter, params=params
     )
     pages = max(1, -(-count // params.limit))
@@ -484,7 +521,7 @@ def script_list(
         number = min(number, pages)
     # Two steps: the page's ids from the scripts table alone (sorted, limited), then
     # their columns with the joins, for these rows only.
-    keys = _keys_from(scripts, params.sort, cursor=cursor, count=params.limit + 1)
+    keys = _page_keys(scripts=scripts, params=params, cursor=cursor, groups=groups)
     more = len(keys) > params.limit
     keys = keys[: params.limit]
     backward = cursor is not None and cursor.backward

@@ -1,6 +1,8 @@
 """The script list's cached answers follow every change they depend on (docs/decisions.md,
 "Scale"): a cached count or row never outlives the marks it was read from."""
 
+from decimal import Decimal
+
 import pytest
 
 from harmonie.harmonisation.services import (
@@ -8,8 +10,19 @@ from harmonie.harmonisation.services import (
     harmonisation_execute,
     simulation_create,
 )
-from harmonie.marking.selectors import ListParams, script_list
+from harmonie.marking import selectors
+from harmonie.marking.models import Script
+from harmonie.marking.selectors import (
+    SORT_CHOICES,
+    SORTS,
+    ListParams,
+    script_list,
+    unit_scripts_ordered,
+)
+from harmonie.marking.sort_groups import GROUPED, sort_groups
+from harmonie.referential.versions import marks_version_bump
 from harmonie.scriptfilter import ScriptFilter
+from tests.factories import BatchFactory, CandidateFactory, SchoolFactory, ScriptFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -38,3 +51,98 @@ def test_not_conforming_count_follows_make_conforming(academy_world):
     assert conformity_apply(user=user, exam_code="FRA-ECRIT") == 2
     assert _count(world, conforming=False) == 0
     assert _count(world, conforming=True) == 3
+
+
+def _sorted_world(world) -> None:
+    """Scripts sharing schools, graders and subjects, some without a grader or subject."""
+    schools = [SchoolFactory(department__academy=world["academy"]) for _ in range(3)]
+    batches = [BatchFactory(exam=world["exam"], academy=world["academy"]) for _ in range(4)]
+    for number in range(30):
+        script = ScriptFactory(
+            batch=batches[number % 4],
+            candidate=CandidateFactory(school=schools[number % 3]),
+            marks={"Q1": number % 4, "Q2": number % 5, "P2": number % 7},
+        )
+        if number % 5 == 0:
+            Script.objects.filter(pk=script.pk).update(grader=None, subject=None)
+
+
+GROUPED_SORTS = [sort for sort in SORT_CHOICES if SORTS[sort.lstrip("-")] in GROUPED]
+
+
+@pytest.mark.parametrize("sort", GROUPED_SORTS)
+@pytest.mark.parametrize("bounds", [{}, {"mark_min": Decimal(8)}])
+def test_related_key_sorts_page_group_by_group_in_the_list_order(
+    academy_world, monkeypatch, sort, bounds
+):
+    """R-UNIT-3 (issue 16): a sort on a related key reads its pages group by group; the
+    pages, forward then back, are exactly the list in its `ORDER BY key, id` order."""
+    world = academy_world
+    _sorted_world(world)
+    user, exam = world["coordinator"], world["exam"]
+    script_filter = ScriptFilter(**bounds)
+    expected = list(
+        unit_scripts_ordered(
+            user=user, exam=exam, script_filter=script_filter, params=ListParams(sort=sort)
+        ).values_list("public_id", flat=True)
+    )
+    assert len(expected) > 10
+    # The one-query keyset is not read: every page comes from the groups.
+    monkeypatch.setattr(selectors, "_keys_from", None)
+    pages, cursor = [], None
+    while True:
+        page = script_list(
+            user=user,
+            exam=exam,
+            script_filter=script_filter,
+            params=ListParams(sort=sort, limit=3, cursor=cursor),
+        )
+        assert page.count == len(expected)
+        pages.append([row["id"] for row in page.rows])
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+    assert [script_id for ids in pages for script_id in ids] == expected
+    back = page.previous_cursor
+    for ids in reversed(pages[:-1]):
+        page = script_list(
+            user=user,
+            exam=exam,
+            script_filter=script_filter,
+            params=ListParams(sort=sort, limit=3, cursor=back),
+        )
+        assert [row["id"] for row in page.rows] == ids
+        back = page.previous_cursor
+    assert back is None
+
+
+def test_related_key_sort_with_a_vanished_cursor_key_reads_the_list_the_other_way(
+    academy_world,
+):
+    """A cursor whose school no longer holds any script of the list (they moved since, the
+    marks version bumped) goes on after its key, as the one-query keyset does."""
+    world = academy_world
+    _sorted_world(world)
+    user, exam = world["coordinator"], world["exam"]
+    params = ListParams(sort="school", limit=3)
+    first = script_list(user=user, exam=exam, script_filter=ScriptFilter(), params=params)
+    last = Script.objects.select_related("school").get(public_id=first.rows[-1]["id"])
+    moved = SchoolFactory(uai="9999999Z", department=last.school.department)
+    Script.objects.filter(school=last.school).update(school=moved)
+    marks_version_bump(exam_id=exam.pk, academy_ids=[world["academy"].pk])
+    groups = sort_groups(scripts=selectors.unit_scripts(user=user, exam=exam), column="school__uai")
+    assert last.school.uai not in {group.value for group in groups}
+    after = [
+        public_id
+        for uai, pk, public_id in unit_scripts_ordered(
+            user=user, exam=exam, script_filter=ScriptFilter(), params=params
+        ).values_list("school__uai", "pk", "public_id")
+        if (uai, pk) > (last.school.uai, last.pk)
+    ]
+    second = script_list(
+        user=user,
+        exam=exam,
+        script_filter=ScriptFilter(),
+        params=ListParams(sort="school", limit=3, cursor=first.next_cursor),
+    )
+    assert [row["id"] for row in second.rows] == after[:3]
