@@ -116,6 +116,13 @@ class StrictSchema(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class AnswerSchema(BaseModel):
+    """An answer schema for dicts and lists a selector built (the script list, the
+    statistics, the linked choices). A plain pydantic model too: Ninja's `Schema` wraps
+    every nested row in its Django attribute reader, a fifth of the CPU of a page of 50
+    scripts (bench/load/profile.py, issue 16). The OpenAPI document is the same."""
+
+
 def _codes(description: str) -> Any:
     return Field(None, description=description)
 

@@ -5,7 +5,7 @@ harmonisations, which this app never imports.
 """
 
 from django.http import HttpRequest
-from ninja import Query, Router, Schema
+from ninja import Query, Router
 
 from harmonie.marking.exams import exam_summaries
 from harmonie.marking.permissions import (
@@ -20,13 +20,13 @@ from harmonie.marking.selectors import list_params_parse, script_detail, script_
 from harmonie.marking.services import script_marking_update
 from harmonie.referential.permissions import exam_get_for_user
 from harmonie.referential.selectors import exam_scheme
-from harmonie.schemas import query_unknown_refuse
+from harmonie.schemas import AnswerSchema, query_unknown_refuse
 from harmonie.scriptfilter import filter_options, script_filter_parse
 
 router = Router(tags=["harmonisation unitaire"])
 
 
-class ExamOut(Schema):
+class ExamOut(AnswerSchema):
     code: str
     label: str
     session: str
@@ -41,13 +41,13 @@ class ExamOut(Schema):
     abilities: dict[str, bool]
 
 
-class OptionOut(Schema):
+class OptionOut(AnswerSchema):
     value: str
     label: str
     count: int
 
 
-class ScriptRowOut(Schema):
+class ScriptRowOut(AnswerSchema):
     id: str
     final_mark: float | None
     initial_mark: float | None
@@ -65,7 +65,7 @@ class ScriptRowOut(Schema):
     abilities: dict[str, bool]
 
 
-class ScriptPageOut(Schema):
+class ScriptPageOut(AnswerSchema):
     results: list[ScriptRowOut]
     next_cursor: str | None
     previous_cursor: str | None = None

@@ -1,9 +1,9 @@
 """GET /api/v1/exams/{exam}/statistics (API.md §2, R-MASS-13)."""
 
 from django.http import HttpRequest
-from ninja import Query, Router, Schema
+from ninja import Query, Router
 
-from harmonie.schemas import query_unknown_refuse
+from harmonie.schemas import AnswerSchema, query_unknown_refuse
 from harmonie.statistics.permissions import statistics_exam_get
 from harmonie.statistics.schemas import StatisticsQuery
 from harmonie.statistics.selectors import exam_statistics, statistics_filter_parse
@@ -11,17 +11,17 @@ from harmonie.statistics.selectors import exam_statistics, statistics_filter_par
 router = Router(tags=["statistiques"])
 
 
-class HistogramBinOut(Schema):
+class HistogramBinOut(AnswerSchema):
     mark: float
     count: int
 
 
-class SpecialMarkOut(Schema):
+class SpecialMarkOut(AnswerSchema):
     code: str
     count: int
 
 
-class GroupOut(Schema):
+class GroupOut(AnswerSchema):
     code: str
     label: str
     count: int
@@ -29,7 +29,7 @@ class GroupOut(Schema):
     std: float | None
 
 
-class StatisticsOut(Schema):
+class StatisticsOut(AnswerSchema):
     exam: str
     filter: dict
     locked_only: bool
