@@ -188,6 +188,11 @@ if not os.environ.get("REDIS_URL"):
     CACHES["default"]["OPTIONS"] = {
         "MAX_ENTRIES": int(os.environ.get("HARMONIE_CACHE_ENTRIES", "5000"))
     }
+else:
+    # Sessions read from the shared cache, written through to the database: one Redis
+    # read instead of a query on every request. Only with a shared cache: one process's
+    # memory would keep a session that a sign-out in another process ended.
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 
 # Login throttling (R-ACC-1): failures per (username, address) and per username (any
 # address) within the window; never per address alone (an academy's proxy is one address).

@@ -14,3 +14,5 @@ TASKS = {
     }
 }
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# The tests' cache is the process's memory: sessions in the database, whatever REDIS_URL says.
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
