@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.core.cache import cache
-from django.db.models import Case, Count, DecimalField, F, Q, QuerySet, Value, When
+from django.db.models import Case, Count, DecimalField, F, Max, Min, Q, QuerySet, Value, When
 from django.db.models.fields.json import KT
 from django.db.models.functions import Abs, Cast, Coalesce
 from django.urls import reverse
@@ -446,14 +446,16 @@ def _count_and_groups(
     scripts: QuerySet[Script],
     script_filter: ScriptFilter,
     params: ListParams,
-) -> tuple[int, list[Group] | None]:
+) -> tuple[int, list[Group] | None, tuple[str, str] | None]:
     """The list's count, the same on every page, and for a sort on a related key its
-    groups (sort_groups.py; the count is their sum): cached under the marks version,
+    groups (sort_groups.py; the count is their sum), else the range of its script ids
+    (an index scan by id starts there, whichever end of the table the academy's scripts
+    lie at): cached under the marks version,
     which every change of a mark or a lock bumps (a cursor page counts nothing).
     Not with « conforme / non conforme »: « Rendre conforme » rewrites the leaves without
     bumping the version (simulations stay valid), so that list is read each time."""
     if params.conforming is not None:
-        return scripts.count(), None
+        return scripts.count(), None, None
     head = [
         *marks_cache_head(user=user, exam=exam),
         script_filter.as_dict(),
@@ -469,13 +471,13 @@ def _count_and_groups(
             cache.set(groups_key, [group.as_tuple() for group in groups], timeout=3600)
         else:
             groups = groups_from_cache(stored)
-        return sum(group.count for group in groups), groups
-    count_key = cache_key("script-count", *head)
-    count = cache.get(count_key)
-    if count is None:
-        count = scripts.count()
-        cache.set(count_key, count, timeout=3600)
-    return count, None
+        return sum(group.count for group in groups), groups, None
+    count_key = cache_key("script-shape", *head)
+    shape = cache.get(count_key)
+    if shape is None:
+        shape = scripts.aggregate(n=Count("pk"), low=Min("public_id"), high=Max("public_id"))
+        cache.set(count_key, shape, timeout=3600)
+    return shape["n"], None, (shape["low"], shape["high"])
 
 
 def _page_keys(
@@ -484,6 +486,7 @@ def _page_keys(
     params: ListParams,
     cursor: Cursor | None,
     groups: list[Group] | None,
+    id_range: tuple[str, str] | None,
 ) -> list[tuple[int, Any]]:
     """The page's (pk, sort value) pairs and the one after it: group by group for a sort
     on a related key whose groups are known, else one keyset query per ordered piece."""
@@ -500,6 +503,8 @@ def _page_keys(
         )
         if keys is not None:
             return keys
+    if id_range is not None and id_range[0] is not None and params.sort.lstrip("-") == "id":
+        scripts = scripts.filter(public_id__gte=id_range[0], public_id__lte=id_range[1])
     return _keys_from(scripts, params.sort, cursor=cursor, count=count)
 
 
@@ -511,7 +516,7 @@ def script_list(
     scripts = unit_scripts_filtered(
         user=user, exam=exam, script_filter=script_filter, params=params
     )
-    count, groups = _count_and_groups(
+    count, groups, id_range = _count_and_groups(
         user=user, exam=exam, scripts=scripts, script_filter=script_filter, params=params
     )
     pages = max(1, -(-count // params.limit))
@@ -521,7 +526,9 @@ def script_list(
         number = min(number, pages)
     # Two steps: the page's ids from the scripts table alone (sorted, limited), then
     # their columns with the joins, for these rows only.
-    keys = _page_keys(scripts=scripts, params=params, cursor=cursor, groups=groups)
+    keys = _page_keys(
+        scripts=scripts, params=params, cursor=cursor, groups=groups, id_range=id_range
+    )
     more = len(keys) > params.limit
     keys = keys[: params.limit]
     backward = cursor is not None and cursor.backward

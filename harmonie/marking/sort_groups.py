@@ -13,7 +13,7 @@ database's order of their key (its collation), the rows of a group by id.
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Count, Model, Q, QuerySet
+from django.db.models import Count, Max, Min, Model, Q, QuerySet
 
 from harmonie.accounts.models import User
 from harmonie.marking.models import Batch, Script
@@ -38,23 +38,30 @@ _RELATED: dict[str, type[Model]] = {
 
 @dataclass(frozen=True)
 class Group:
-    """The scripts whose key is `value` ('' for a script without the related row)."""
+    """The scripts whose key is `value` ('' for a script without the related row): how
+    many, and their lowest and highest row ids."""
 
     value: str
     ids: tuple[int | None, ...]
     count: int
+    low: int
+    high: int
 
-    def as_tuple(self) -> tuple[str, tuple[int | None, ...], int]:
+    def as_tuple(self) -> tuple[str, tuple[int | None, ...], int, int, int]:
         """What the cache keeps: plain values, never a pickled class."""
-        return (self.value, self.ids, self.count)
+        return (self.value, self.ids, self.count, self.low, self.high)
 
 
 def sort_groups(*, scripts: QuerySet[Script], column: str) -> list[Group]:
     """The groups of `scripts` for a sort on `column` (a key of GROUPED), ascending."""
     fk = GROUPED[column]
-    counts: dict[int | None, int] = dict(
-        scripts.values_list(fk).annotate(n=Count("pk")).order_by().values_list(fk, "n")
-    )
+    counts: dict[int | None, tuple[int, int, int]] = {
+        pk: (n, low, high)
+        for pk, n, low, high in scripts.values_list(fk)
+        .annotate(n=Count("pk"), low=Min("pk"), high=Max("pk"))
+        .order_by()
+        .values_list(fk, "n", "low", "high")
+    }
     natural = column.split("__")[1]
     # The related table orders its keys as the list's ORDER BY would (same collation).
     ordered = (
@@ -68,24 +75,33 @@ def sort_groups(*, scripts: QuerySet[Script], column: str) -> list[Group]:
     rows: list[tuple[int | None, str]] = [(None, "")] if None in counts else []
     rows.extend((pk, value or "") for pk, value in ordered)
     for pk, value in rows:
+        n, low, high = counts[pk]
         if groups and groups[-1].value == value:
             last = groups[-1]
-            groups[-1] = Group(value, (*last.ids, pk), last.count + counts[pk])
+            groups[-1] = Group(
+                value, (*last.ids, pk), last.count + n, min(last.low, low), max(last.high, high)
+            )
         else:
-            groups.append(Group(value, (pk,), counts[pk]))
+            groups.append(Group(value, (pk,), n, low, high))
     return groups
 
 
-def groups_from_cache(stored: list[tuple[str, tuple[int | None, ...], int]]) -> list[Group]:
-    return [Group(value, tuple(ids), count) for value, ids, count in stored]
+def groups_from_cache(stored: list[tuple]) -> list[Group]:
+    return [Group(value, tuple(ids), *numbers) for value, ids, *numbers in stored]
 
 
 def _in_groups(scripts: QuerySet[Script], fk: str, groups: list[Group]) -> QuerySet[Script]:
+    """The scripts of `groups`, their id range said too: it makes no difference to the
+    rows, but an index scan by id starts where they are, not at the table's other end."""
     ids = [pk for group in groups for pk in group.ids]
     condition = Q(**{f"{fk}__in": [pk for pk in ids if pk is not None]})
     if None in ids:
         condition |= Q(**{f"{fk}__isnull": True})
-    return scripts.filter(condition)
+    return scripts.filter(
+        condition,
+        pk__gte=min(group.low for group in groups),
+        pk__lte=max(group.high for group in groups),
+    )
 
 
 def group_keys(
