@@ -53,10 +53,48 @@ def filter_options(
     OTHER keys, the only inputs they depend on: picking a school leaves the schools'
     counts cached, and every service that changes a mark or a lock state bumps the
     version, so a cached answer is never stale. Keys that share one filter are counted
-    in one scan (GROUPING SETS on PostgreSQL).
+    in one scan (GROUPING SETS on PostgreSQL). Each key's list as answered (labelled,
+    merged, sorted) is cached too, under the exam's version as well (its labels).
     """
     head = [*marks_cache_head(user=user, exam=exam), locked_only]
     others = {key: script_filter.replace(**{key: ()}) for key in keys}
+    # The lists as answered, under both versions: the counts' (the academy's) and the
+    # labels' (the exam's, which an import bumps). One read when every list is cached.
+    listed_keys = {
+        key: cache_key("filter-options", *head, exam.marks_version, key, others[key].as_dict())
+        for key in keys
+    }
+    listed = cache.get_many(list(listed_keys.values()))
+    options = {key: listed[listed_keys[key]] for key in keys if listed_keys[key] in listed}
+    missing = [key for key in keys if key not in options]
+    if missing:
+        counts = _counts_cached(
+            scripts=scripts, head=head, others=others, keys=missing, locked_only=locked_only
+        )
+        for key in missing:
+            labels = _option_labels_cached(
+                key, set(counts[key]), head=[exam.pk, exam.marks_version]
+            )
+            merged: dict[str, dict] = {}
+            for pk, count in counts[key].items():
+                value, label = labels[pk]
+                option = merged.setdefault(value, {"value": value, "label": label, "count": 0})
+                option["count"] += count
+            options[key] = sorted(merged.values(), key=lambda option: option["value"])
+        cache.set_many({listed_keys[key]: options[key] for key in missing}, timeout=3600)
+    return {key: options[key] for key in keys}
+
+
+def _counts_cached(
+    *,
+    scripts: QuerySet,
+    head: list,
+    others: dict[str, ScriptFilter],
+    keys: list[str],
+    locked_only: bool,
+) -> dict[str, dict[int, int]]:
+    """Scripts per related row id for each of `keys`, under the academy's version only:
+    a change of another academy's marks (the exam's version) leaves them counted."""
     cache_keys = {
         key: cache_key("filter-counts", *head, key, others[key].as_dict()) for key in keys
     }
@@ -75,16 +113,7 @@ def filter_options(
             )
         cache.set_many({cache_keys[key]: computed[key] for key in missing}, timeout=3600)
         counts.update(computed)
-    options: dict[str, list[dict]] = {}
-    for key in keys:
-        labels = _option_labels_cached(key, set(counts[key]), head=[exam.pk, exam.marks_version])
-        merged: dict[str, dict] = {}
-        for pk, count in counts[key].items():
-            value, label = labels[pk]
-            option = merged.setdefault(value, {"value": value, "label": label, "count": 0})
-            option["count"] += count
-        options[key] = sorted(merged.values(), key=lambda option: option["value"])
-    return options
+    return counts
 
 
 def _option_counts(scripts: QuerySet, keys: list[str]) -> dict[str, dict[int, int]]:
