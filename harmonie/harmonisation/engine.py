@@ -257,12 +257,13 @@ def delta_spread(
     total_room = sum(room_units)
     if units > total_room:
         raise ValueError("the leaves cannot hold the final mark")
-    shares = [Decimal(units * room) / Decimal(total_room) for room in room_units]
-    allocation = [int(share.to_integral_value(rounding=ROUND_FLOOR)) for share in shares]
+    # A leaf's quota is units × room / total room: its floor and its remainder are taken
+    # in integers (a Decimal quotient rounded to 28 digits made equal remainders unequal,
+    # by the digits of the floor, and broke ties away from the first leaf).
+    quotas = [units * room for room in room_units]
+    allocation = [quota // total_room for quota in quotas]
     left = units - sum(allocation)
-    order = sorted(
-        range(len(shares)), key=lambda index: (-(shares[index] - allocation[index]), index)
-    )
+    order = sorted(range(len(quotas)), key=lambda index: (-(quotas[index] % total_room), index))
     for index in order[:left]:
         allocation[index] += 1
     sign = 1 if difference > 0 else -1

@@ -194,6 +194,19 @@ def test_delta_spread_invariants(leaves, target, step):
         assert value % step == 0
 
 
+def test_delta_spread_ties_go_to_the_first_leaf():
+    """R-MASS-12: +1.5 (3 half points) over rooms of 2, 2 and 5 half points: quotas 2/3,
+    2/3 and 5/3, floors 0, 0, 1; the two units left tie on 2/3 and go to Q1 and Q2, the
+    first leaves (a Decimal quotient rounded to 28 digits gave P2 the larger remainder)."""
+    spread = delta_spread(
+        leaf_marks=[Decimal(3), Decimal(5), Decimal("7.5")],
+        leaf_maxima=[Decimal(4), Decimal(6), Decimal(10)],
+        final_mark=Decimal(17),
+        step=Decimal("0.5"),
+    )
+    assert spread == [Decimal("3.5"), Decimal("5.5"), Decimal(8)]
+
+
 def test_delta_spread_refuses_impossible():
     """R-MASS-12: a final mark the leaves cannot hold is a programming error."""
     with pytest.raises(ValueError, match="cannot hold"):
