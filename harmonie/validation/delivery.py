@@ -61,19 +61,30 @@ def _message_enqueue(message_id: int, *, run_after: datetime | None = None) -> N
 
 
 def _supervisor_enqueue(validation_id: int, *, chained: bool = False) -> None:
-    """Schedule a supervisor round unless one is already waiting (`chained`: the round itself)."""
-    if not chained:
-        waiting = (
-            Validation.objects.filter(pk=validation_id)
+    """Schedule the next supervisor round unless one is waiting, or running (it schedules
+    the next itself); `chained`: the running round schedules its successor.
+
+    Under the validation's row lock: with several workers, a sender can look while another
+    worker runs the round, or two senders at the same instant; either way one chain of
+    rounds goes on, not one more per look.
+    """
+    lease = timedelta(seconds=validation_config().lease_seconds)
+    with transaction.atomic():
+        current = (
+            Validation.objects.select_for_update()
+            .filter(pk=validation_id)
             .values_list("supervisor_task_id", flat=True)
             .first()
         )
-        result = _task_status(deliveries_supervise_task, waiting) if waiting else None
-        if result is not None and result.status == TaskResultStatus.READY:
+        if current is None:
             return
-    run_after = timezone.now() + timedelta(seconds=validation_config().supervise_every)
-    result = deliveries_supervise_task.using(run_after=run_after).enqueue(validation_id)
-    Validation.objects.filter(pk=validation_id).update(supervisor_task_id=str(result.id))
+        if not chained and _task_alive(
+            deliveries_supervise_task, current, started_after=timezone.now() - lease
+        ):
+            return
+        run_after = timezone.now() + timedelta(seconds=validation_config().supervise_every)
+        result = deliveries_supervise_task.using(run_after=run_after).enqueue(validation_id)
+        Validation.objects.filter(pk=validation_id).update(supervisor_task_id=str(result.id))
 
 
 def deliveries_start(*, validation_id: int) -> None:
@@ -196,9 +207,10 @@ def _task_status(task: Task, task_id: str) -> TaskResult | None:
         return None
 
 
-def _task_alive(task_id: str, *, started_after: datetime) -> bool:
-    """Is the message's task still waiting to run, or running since recently?"""
-    result = _task_status(message_deliver_task, task_id) if task_id else None
+def _task_alive(task: Task, task_id: str, *, started_after: datetime) -> bool:
+    """Is this task still waiting to run, or running since `started_after`? (Longer, its
+    worker died with it.)"""
+    result = _task_status(task, task_id) if task_id else None
     if result is None:
         return False
     if result.status == TaskResultStatus.READY:
@@ -238,7 +250,9 @@ def deliveries_supervise(*, validation_id: int) -> bool:
     for row in open_messages.filter(state=MessageState.PENDING).values(
         "pk", "task_id", "next_attempt_at"
     ):
-        if row["pk"] in stale or not _task_alive(row["task_id"], started_after=now - lease):
+        if row["pk"] in stale or not _task_alive(
+            message_deliver_task, row["task_id"], started_after=now - lease
+        ):
             _message_enqueue(row["pk"], run_after=row["next_attempt_at"])
     return True
 
