@@ -13,10 +13,12 @@ from harmonie.harmonisation.engine import (
     RESET,
     Action,
     delta_spread,
+    delta_spread_many,
     histogram,
     population_from_lists,
     scenario_population_count,
     scenarios_apply,
+    to_cents,
 )
 
 MAX = 2000
@@ -216,3 +218,71 @@ def test_delta_spread_refuses_impossible():
             final_mark=Decimal(3),
             step=Decimal(1),
         )
+
+
+def _cents_mark(draw, *, maximum: int, step: int) -> int:
+    """A mark in [0, maximum] cents: on the step, or now and then off it (imported data)."""
+    if draw(st.integers(0, 4)):
+        return draw(st.integers(0, maximum // step)) * step
+    return draw(st.integers(0, maximum))
+
+
+@st.composite
+def _spread_cases(draw):
+    """One scheme (leaf maxima in cents, a few off the step), a step, and scripts: leaf
+    marks and a final mark below, at or above their sum, some beyond what the leaves
+    can hold."""
+    step = draw(st.sampled_from([25, 50, 100]))
+    maxima = draw(
+        st.lists(
+            st.tuples(st.integers(1, 20), st.sampled_from([0, 0, 0, 1, 30])).map(
+                lambda pair: pair[0] * step + pair[1]
+            ),
+            min_size=1,
+            max_size=6,
+        )
+    )
+    rows = []
+    for _ in range(draw(st.integers(1, 8))):
+        marks = [_cents_mark(draw, maximum=maximum, step=step) for maximum in maxima]
+        final = _cents_mark(draw, maximum=sum(maxima) + 2 * step, step=step)
+        rows.append((marks, final))
+    return step, maxima, rows
+
+
+def _reference(*, marks, maxima, final, step) -> list[int] | None:
+    try:
+        spread = delta_spread(
+            leaf_marks=[Decimal(mark) / 100 for mark in marks],
+            leaf_maxima=[Decimal(maximum) / 100 for maximum in maxima],
+            final_mark=Decimal(final) / 100,
+            step=Decimal(step) / 100,
+        )
+    except ValueError:
+        return None
+    return [to_cents(value) for value in spread]
+
+
+@settings(max_examples=500, deadline=None)
+@given(case=_spread_cases())
+def test_delta_spread_many_equals_delta_spread(case):
+    """R-MASS-12: the vectorised spread over cents is `delta_spread` row by row (largest
+    remainder, ties to the first leaf, the step or 0.01 as unit, negative and positive
+    differences); a script whose leaves cannot hold its final mark refuses the whole
+    matrix, as `delta_spread` refuses it."""
+    step, maxima, rows = case
+    expected = [
+        _reference(marks=marks, maxima=maxima, final=final, step=step) for marks, final in rows
+    ]
+    marks = np.array([row for row, _ in rows], dtype=np.int64)
+    finals = np.array([final for _, final in rows], dtype=np.int64)
+    held = [index for index, spread in enumerate(expected) if spread is not None]
+    spread = delta_spread_many(
+        leaf_marks=marks[held], leaf_maxima=np.array(maxima), final=finals[held], step=step
+    )
+    assert spread.tolist() == [expected[index] for index in held]
+    if len(held) < len(rows):
+        with pytest.raises(ValueError, match="cannot hold"):
+            delta_spread_many(
+                leaf_marks=marks, leaf_maxima=np.array(maxima), final=finals, step=step
+            )
