@@ -176,9 +176,10 @@ TASKS = {
 
 CACHES = {
     "default": {
+        # Django's RedisCache, its client built once per connection pool (harmonie/cache.py).
         "BACKEND": "django.core.cache.backends.locmem.LocMemCache"
         if not os.environ.get("REDIS_URL")
-        else "django.core.cache.backends.redis.RedisCache",
+        else "harmonie.cache.RedisCache",
         "LOCATION": os.environ.get("REDIS_URL", "harmonie"),
     }
 }

@@ -1,9 +1,14 @@
 """The shared cache and what rides on it (docs/decisions.md, "Scale", issue 16)."""
 
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
+
+from harmonie.cache import RedisCache
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -33,3 +38,28 @@ def test_sessions_ride_on_the_cache_only_when_it_is_shared():
     assert "RedisCache" in _setting(
         "CACHES['default']['BACKEND']", REDIS_URL="redis://127.0.0.1:6379/9"
     )
+
+
+def _redis_or_skip() -> str:
+    url = "redis://127.0.0.1:6379/9"
+    try:
+        socket.create_connection(("127.0.0.1", 6379), timeout=0.5).close()
+    except OSError:
+        pytest.skip("Redis ne répond pas sur 127.0.0.1:6379")
+    return url
+
+
+def test_redis_cache_builds_its_client_once_and_caches_like_django_s():
+    """harmonie.cache.RedisCache: Django's RedisCache whose client is built once per
+    connection pool; reads, writes, many and deletions behave as Django's."""
+    cache = RedisCache(_redis_or_skip(), {"KEY_PREFIX": "test-harmonie-cache"})
+    cache.clear()
+    cache.set("a", {"n": 1}, timeout=30)
+    cache.set_many({"b": [1, 2], "c": None}, timeout=30)
+    assert cache.get("a") == {"n": 1}
+    assert cache.get_many(["a", "b", "c", "missing"]) == {"a": {"n": 1}, "b": [1, 2], "c": None}
+    assert cache.get("missing", "default") == "default"
+    cache.delete("a")
+    assert cache.get("a") is None
+    assert cache._cache.get_client() is cache._cache.get_client(write=True)
+    cache.clear()
