@@ -8,7 +8,7 @@ from typing import Any
 from harmonie.accounts.models import User
 from harmonie.accounts.permissions import user_academy_id
 from harmonie.errors import NotFound
-from harmonie.harmonisation.conformity import conformity_pending, exam_leaves
+from harmonie.harmonisation.conformity import conformity_pending, exam_leaves, not_conforming_ids
 from harmonie.harmonisation.engine import scenario_population_count
 from harmonie.harmonisation.models import REASON_CODES, Harmonisation
 from harmonie.harmonisation.permissions import (
@@ -195,11 +195,7 @@ def conformity_state(*, user: User, exam_code: str) -> dict:
     """`{"state", "not_conforming_count", "has_parts"}` for the academy (R-MASS-12)."""
     exam = exam_for_mass_harmonisation(user=user, exam_code=exam_code)
     has_parts = bool(exam_leaves(exam=exam))
-    count = (
-        len(conformity_pending(exam=exam, academy_id=user_academy_id(user), spread=False))
-        if has_parts
-        else 0
-    )
+    count = not_conforming_ids(exam=exam, academy_id=user_academy_id(user)).size if has_parts else 0
     return {
         "state": "conforming" if count == 0 else "not_conforming",
         "not_conforming_count": count,

@@ -12,7 +12,7 @@ from harmonie.accounts.models import User
 from harmonie.accounts.permissions import user_academy_id
 from harmonie.audit.services import audit_log
 from harmonie.errors import Conflict, InvalidInput, NotFound
-from harmonie.harmonisation.conformity import conformity_pending
+from harmonie.harmonisation.conformity import conformity_spread
 from harmonie.harmonisation.engine import RESET
 from harmonie.harmonisation.models import REASON_CODES, Harmonisation, Scenario, Simulation
 from harmonie.harmonisation.permissions import exam_for_mass_harmonisation, undo_check
@@ -408,10 +408,11 @@ def conformity_apply(*, user: User, exam_code: str) -> int:
     exam = exam_for_mass_harmonisation(user=user, exam_code=exam_code)
     with transaction.atomic():
         Exam.objects.select_for_update().get(pk=exam.pk)
-        pending = conformity_pending(exam=exam, academy_id=user_academy_id(user))
-        if not pending:
+        pending = conformity_spread(exam=exam, academy_id=user_academy_id(user))
+        count = int(pending.ids.size)
+        if not count:
             return 0
-        final_marks_write(pending=pending)
+        final_marks_write(ids=pending.ids, codes=pending.codes, spread=pending.spread)
         audit_log(
             actor=user,
             action="harmonisation.conformity",
@@ -419,7 +420,7 @@ def conformity_apply(*, user: User, exam_code: str) -> int:
             target_id=exam.code,
             exam=exam,
             academy=user.academy,
-            before={"not_conforming": len(pending)},
+            before={"not_conforming": count},
             after={"not_conforming": 0},
         )
-    return len(pending)
+    return count

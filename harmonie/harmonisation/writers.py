@@ -5,7 +5,6 @@ Every script a harmonisation changes gets its optimistic `version` moved on, so 
 edit prepared on the marks read before it is refused as stale (`stale_version`).
 """
 
-import json
 from decimal import Decimal
 from typing import Any
 
@@ -219,21 +218,45 @@ def effects_write(*, harmonisation: Harmonisation, loaded: LoadedPopulation, out
     return int(rows.size)
 
 
-def final_marks_write(*, pending: dict[int, dict[str, float]]) -> None:
-    """Store the conformity spread of each script (R-MASS-12), moving its version on."""
+def final_marks_write(*, ids: np.ndarray, codes: list[str], spread: np.ndarray) -> None:
+    """Store the conformity spread of each script (R-MASS-12), moving its version on.
+
+    `spread` holds the leaf marks in cents, one row per id, one column per leaf of
+    `codes`; each is stored as the JSON number `json.dumps` writes for the float
+    (3.0, 3.5, 3.25), the value the ORM wrote before. PostgreSQL: one UPDATE joined to
+    one integer array per leaf, sent as text literals, the JSON object built in SQL.
+    """
+    if not ids.size:
+        return
     if connection.vendor == "postgresql":
+        columns = [f"c{index}" for index in range(len(codes))]
+        # A hundredth written with the digits the float's repr has: one, or two when
+        # the last one is not 0 (round() sets the numeric's scale, which jsonb keeps).
+        pairs = ", ".join(
+            f"%s::text, round({column} / 100.0, CASE WHEN {column} %% 10 = 0 THEN 1 ELSE 2 END)"
+            for column in columns
+        )
         with connection.cursor() as cursor:
             cursor.execute(
                 f"""
                 UPDATE {Script._meta.db_table} AS s
-                SET final_marks = v.spread::jsonb, version = s.version + 1
-                FROM unnest(%s::bigint[], %s::text[]) AS v(id, spread) WHERE s.id = v.id
-                """,  # noqa: S608 - table name from the model, values bound
-                [list(pending), [json.dumps(spread) for spread in pending.values()]],
+                SET final_marks = jsonb_build_object({pairs}), version = s.version + 1
+                FROM unnest(%s::bigint[]{", %s::int[]" * len(codes)})
+                    AS v(id{"".join(f", {column}" for column in columns)})
+                WHERE s.id = v.id
+                """,  # noqa: S608 - table name from the model, columns numbered, values bound
+                [
+                    *codes,
+                    array_literal(ids),
+                    *(array_literal(spread[:, index]) for index in range(len(codes))),
+                ],
             )
         return
-    ids = list(pending)
-    scripts = [Script(pk=pk, final_marks=spread) for pk, spread in pending.items()]
+    pks = ids.tolist()
+    scripts = [
+        Script(pk=pk, final_marks=dict(zip(codes, row, strict=True)))
+        for pk, row in zip(pks, (spread / 100).tolist(), strict=True)
+    ]
     Script.objects.bulk_update(scripts, ["final_marks"], batch_size=1000)
-    for start in range(0, len(ids), _CHUNK):
-        Script.objects.filter(pk__in=ids[start : start + _CHUNK]).update(version=F("version") + 1)
+    for start in range(0, len(pks), _CHUNK):
+        Script.objects.filter(pk__in=pks[start : start + _CHUNK]).update(version=F("version") + 1)
