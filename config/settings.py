@@ -99,7 +99,8 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
-                "dsfr.context_processors.site_config",
+                # dsfr's SITE_CONFIG, kept in the cache (harmonie/dashboard/site_config.py).
+                "harmonie.dashboard.site_config.site_config",
             ],
         },
     },
