@@ -1,4 +1,5 @@
-"""`group_rows`: the rows of a « moyenne par … » table (schools, qualifications, graders)."""
+"""`group_rows`: the rows of a « moyenne par … » table (schools, qualifications, graders);
+`histogram_rows`: the rows of the « copies par note » table."""
 
 from decimal import ROUND_HALF_UP, Decimal
 from html import escape
@@ -31,3 +32,20 @@ def group_rows(rows: list) -> str:
         for row in rows
     ]
     return mark_safe("".join(html))  # noqa: S308 - every text above is escaped
+
+
+def mark_short(value: Decimal) -> str:
+    """As `floatformat:"-2"` writes a mark in French: 12, 12,50, 12,25."""
+    if value == value.to_integral_value():
+        return str(int(value))
+    return two_decimals(value)
+
+
+@register.simple_tag
+def histogram_rows(bins: list) -> str:
+    """Each mark of the histogram and its number of scripts, without a template loop."""
+    html = [
+        f'<tr><th scope="row">{mark_short(item.mark)}</th><td>{item.count}</td></tr>'
+        for item in bins
+    ]
+    return mark_safe("".join(html))  # noqa: S308 - marks and counts are numbers
