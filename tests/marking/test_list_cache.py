@@ -11,6 +11,8 @@ from harmonie.harmonisation.services import (
     simulation_create,
 )
 from harmonie.marking import selectors
+from harmonie.marking.batches import batch_lock, batch_unlock
+from harmonie.marking.exams import exam_summaries
 from harmonie.marking.models import Script
 from harmonie.marking.selectors import (
     SORT_CHOICES,
@@ -22,7 +24,13 @@ from harmonie.marking.selectors import (
 from harmonie.marking.sort_groups import GROUPED, sort_groups
 from harmonie.referential.versions import marks_version_bump
 from harmonie.scriptfilter import ScriptFilter
-from tests.factories import BatchFactory, CandidateFactory, SchoolFactory, ScriptFactory
+from tests.factories import (
+    BatchFactory,
+    CandidateFactory,
+    SchoolFactory,
+    ScriptFactory,
+    UserFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -146,3 +154,20 @@ def test_related_key_sort_with_a_vanished_cursor_key_reads_the_list_the_other_wa
         params=ListParams(sort="school", limit=3, cursor=first.next_cursor),
     )
     assert [row["id"] for row in second.rows] == after[:3]
+
+
+def test_exam_summaries_follow_a_batch_lock(academy_world):
+    """The dashboard's and GET /exams' counts (cached under the marks version) show a
+    batch locked or unlocked at once (R-VAL-9)."""
+    world = academy_world
+    officer = UserFactory(exam_officer=True, academy=world["academy"])
+
+    def counts(user) -> tuple[int, int, int]:
+        summary = next(s for s in exam_summaries(user=user) if s.exam == world["exam"])
+        return summary.scripts, summary.batches, summary.locked_batches
+
+    assert counts(world["coordinator"]) == (4, 2, 1)
+    batch_lock(user=officer, code=world["unlocked_batch"].code)
+    assert counts(world["coordinator"]) == (4, 2, 2)
+    batch_unlock(user=officer, code=world["locked_batch"].code)
+    assert counts(world["coordinator"]) == (4, 2, 1)
