@@ -323,15 +323,30 @@ def raw_update_floor(*, count: int, repeat: int) -> list[float]:
 
     with connection.cursor() as cursor:
         cursor.execute(
-            """SELECT id FROM marking_script WHERE academy_id =
-               (SELECT id FROM referential_academy WHERE code = 'NANCY-METZ')"""
+            """SELECT s.id, s.exam_id, s.academy_id FROM marking_script s
+               JOIN referential_academy a ON a.id = s.academy_id WHERE a.code = 'NANCY-METZ'"""
         )
-        ids = np.array([row[0] for row in cursor.fetchall()], dtype=np.int64)
+        table = cursor.fetchall()
+    ids = np.array([row[0] for row in table], dtype=np.int64)
+    exam_id, academy_id = table[0][1], table[0][2]
     rng = np.random.default_rng(16)
     runs = []
     for run in range(repeat):
         chosen = np.sort(rng.choice(ids, size=min(count, ids.size), replace=False))
+        size = chosen.size
         delta = 50 * (1 + run % 2)
+
+        def literal(values) -> str:
+            return "{" + ",".join(str(value) for value in values) + "}"
+
+        params = [
+            literal(chosen.tolist()),
+            literal([delta] * size),
+            literal(["t"] * size),
+            literal([1000 + delta] * size),
+            exam_id,
+            academy_id,
+        ]
         with connection.cursor() as cursor:
             cursor.execute("VACUUM marking_script")
             start = time.perf_counter()
@@ -343,14 +358,9 @@ def raw_update_floor(*, count: int, repeat: int) -> list[float]:
                     version = s.version + 1, updated_at = now()
                 FROM unnest(%s::bigint[], %s::int[], %s::bool[], %s::int[])
                     AS v(id, delta, harmonised, final)
-                WHERE s.id = v.id
+                WHERE s.id = v.id AND s.exam_id = %s AND s.academy_id = %s
                 """,
-                [
-                    chosen.tolist(),
-                    [delta] * chosen.size,
-                    [True] * chosen.size,
-                    [1000 + delta] * chosen.size,
-                ],
+                params,
             )
             runs.append(time.perf_counter() - start)
     return runs

@@ -125,13 +125,18 @@ def scripts_write(
                     version = s.version + 1, updated_at = now()
                 FROM unnest(%s::bigint[], %s::int[], %s::bool[], %s::int[])
                     AS v(id, delta, harmonised, final)
-                WHERE s.id = v.id
+                WHERE s.id = v.id AND s.exam_id = %s AND s.academy_id = %s
                 """,  # noqa: S608 - table name from the model, values bound
+                # The exam and academy bound the join to the academy's rows (the planner
+                # hashed the whole national table: 400 ms instead of 170 for 22,474), and
+                # no row of another academy can be written.
                 [
                     array_literal(loaded.ids[rows]),
                     array_literal(outcome.delta[rows]),
                     array_literal(outcome.is_harmonised[rows]),
                     array_literal(outcome.final[rows]),
+                    loaded.exam.pk,
+                    loaded.academy_id,
                 ],
             )
         return
