@@ -100,8 +100,7 @@ def school_archive_build(*, archive_id: int) -> str:
     _round_enqueue(archive_id)
     _archive_plan(archive_id=archive_id)
     orphans = _parts_orphaned(archive_id=archive_id)
-    for part_id in orphans[1:]:
-        _part_enqueue(part_id)
+    _parts_enqueue(orphans[1:])
     if orphans:
         return school_archive_part(part_id=orphans[0])
     return _archive_assemble(archive_id=archive_id)
@@ -169,10 +168,11 @@ def _parts_orphaned(*, archive_id: int) -> list[int]:
     return orphans
 
 
-def _part_enqueue(part_id: int) -> None:
-    with transaction.atomic():  # the task and its id on the part, together
-        result = school_archive_part_task.enqueue(part_id)
-        SchoolArchivePart.objects.filter(pk=part_id).update(task_id=str(result.id))
+def _parts_enqueue(part_ids: list[int]) -> None:
+    with transaction.atomic():  # each task and its id on its part, together
+        for part_id in part_ids:
+            result = school_archive_part_task.enqueue(part_id)
+            SchoolArchivePart.objects.filter(pk=part_id).update(task_id=str(result.id))
 
 
 def _task_result(task: Task, task_id: str) -> TaskResult | None:
