@@ -19,6 +19,7 @@ from django.urls import reverse
 
 from harmonie.accounts.models import User
 from harmonie.errors import InvalidInput, NotFound
+from harmonie.marking.list_rows import page_values
 from harmonie.marking.models import Batch, Script
 from harmonie.marking.pages import script_page_count
 from harmonie.marking.permissions import batches_in_scope, scripts_in_scope, unit_scripts
@@ -534,10 +535,7 @@ def script_list(
     backward = cursor is not None and cursor.backward
     if backward:
         keys.reverse()
-    by_pk = {
-        values["pk"]: values
-        for values in Script.objects.filter(pk__in=[pk for pk, _value in keys]).values(*_ROW_FIELDS)
-    }
+    by_pk = page_values(exam=exam, pks=[pk for pk, _value in keys])
     has_next = (more and not backward) or (backward and bool(keys))
     has_previous = (more and backward) or (cursor is not None and not backward and bool(keys))
     next_cursor = previous_cursor = None

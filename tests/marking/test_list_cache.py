@@ -171,3 +171,26 @@ def test_exam_summaries_follow_a_batch_lock(academy_world):
     assert counts(world["coordinator"]) == (4, 2, 2)
     batch_unlock(user=officer, code=world["locked_batch"].code)
     assert counts(world["coordinator"]) == (4, 2, 1)
+
+
+def test_list_rows_show_the_related_names_an_import_changed(academy_world):
+    """The rows' school, grader and batch names are kept under the exam's marks version:
+    an import that changes them bumps it (R-TRUST-2's referential sync), the rows follow."""
+    world = academy_world
+    user, exam = world["coordinator"], world["exam"]
+
+    def rows() -> dict[str, dict]:
+        exam.refresh_from_db()  # as each request reads it
+        page = script_list(user=user, exam=exam, script_filter=ScriptFilter(), params=ListParams())
+        return {row["id"]: row for row in page.rows}
+
+    first = world["scripts"][0]
+    assert rows()[first.public_id]["school_label"] == first.school.label
+    School = type(first.school)
+    School.objects.filter(pk=first.school_id).update(label="Lycée renommé")
+    User = type(first.grader)
+    User.objects.filter(pk=first.grader_id).update(first_name="Camille", last_name="Durand")
+    marks_version_bump(exam_id=exam.pk, academy_ids=[])
+    row = rows()[first.public_id]
+    assert (row["school_label"], row["grader_name"]) == ("Lycée renommé", "Camille Durand")
+    assert row["batch"] == world["locked_batch"].code
