@@ -2,8 +2,8 @@
 the script list, statistics, scenario populations and simulations on a production-like
 server (gunicorn, PostgreSQL, HARMONIE_PRODUCTION=1).
 
-    .venv/bin/python bench/load/run.py [--users 50] [--duration 120] [--workers 4]
-                                       [--wait 1 3] [--fresh]
+    .venv/bin/python bench/load/run.py [--users 50,100] [--duration 120] [--workers 4]
+                                       [--wait 1 3] [--redis URL] [--fresh]
 
 1. PostgreSQL database `harmonie_load` (kept between runs; `--fresh` rebuilds it): a
    generated session of 120,000 candidates (7 academies of ~17,000) whose first academies
@@ -12,13 +12,20 @@ server (gunicorn, PostgreSQL, HARMONIE_PRODUCTION=1).
 2. `--users` coordinator accounts of NANCY-METZ (`load.coord.NN`), static files collected.
 3. gunicorn (`--workers`, sync workers; a comma list measures each) on 127.0.0.1 with
    HARMONIE_PRODUCTION=1, HARMONIE_SSL_REDIRECT=0, the secret key from
-   HARMONIE_SECRET_KEY (a random one when unset). Requests carry X-Forwarded-Proto: https
-   as behind the TLS proxy of a deployment (secure cookies, HTTPS CSRF checks).
-4. Each coordinator logs in through the login form (outside the measurement: PBKDF2),
-   then Locust (bench/load/locustfile.py, one process, gevent) runs the scenario, with
-   statistics reset once every user is spawned.
+   HARMONIE_SECRET_KEY (a random one when unset), and the shared cache in Redis
+   (`--redis`, REDIS_URL; database 5 of 127.0.0.1:6379 by default, emptied before each
+   run so that every run starts cold; `--redis ""` for each worker's own memory).
+   Requests carry X-Forwarded-Proto: https as behind the TLS proxy of a deployment
+   (secure cookies, HTTPS CSRF checks).
+4. Each coordinator logs in through the login form (outside the measurement: PBKDF2).
+   The floor is measured first: one signed-in request that does no work (the login page
+   redirecting to the dashboard: middleware, session and user), repeated, its server and
+   PostgreSQL CPU per request. Then Locust (bench/load/locustfile.py, one process, gevent)
+   runs the scenario, with statistics reset once every user is spawned; `--users` takes a
+   comma list (50,100), one run each.
 5. Requests/s, median, p95, p99 and errors per endpoint, CPU shares of the server, the
-   database and the load generator → bench/results/<date>-<host>-load.md.
+   database, the load generator, other processes and the hypervisor's steal, and CPU per
+   request → bench/results/<date>-<host>-load.md.
 
 Loopback only; bounded in users (≤ 200) and time (≤ 600 s per run).
 """
@@ -50,6 +57,8 @@ ACADEMY = "NANCY-METZ"
 EXAM = "FRA-ECRIT"
 PASSWORD = "harmonie2026"  # noqa: S105 - the demo accounts' password
 TARGET_CANDIDATES = 60_000
+REDIS_DEFAULT = "redis://127.0.0.1:6379/5"
+FLOOR_REQUESTS = 300
 
 
 def log(message: str) -> None:
@@ -180,8 +189,8 @@ def accounts_prepare(users: int) -> dict:
 # ------------------------------------------------------------------------- server
 
 
-def server_env(secret: str) -> dict[str, str]:
-    return {
+def server_env(secret: str, redis_url: str) -> dict[str, str]:
+    env = {
         **base_env(),
         "HARMONIE_PRODUCTION": "1",
         "HARMONIE_SSL_REDIRECT": "0",
@@ -189,6 +198,18 @@ def server_env(secret: str) -> dict[str, str]:
         "HARMONIE_ALLOWED_HOSTS": "127.0.0.1",
         "HARMONIE_STATIC_ROOT": str(WORK / "static"),
     }
+    env.pop("REDIS_URL", None)
+    if redis_url:
+        env["REDIS_URL"] = redis_url
+    return env
+
+
+def cache_empty(redis_url: str) -> None:
+    """Every run starts with an empty shared cache (a previous run's would make it warm)."""
+    if redis_url:
+        import redis
+
+        redis.Redis.from_url(redis_url).flushdb()
 
 
 def free_port() -> int:
@@ -256,6 +277,37 @@ def sessions_open(*, port: int, names: list[str]) -> list[dict[str, str]]:
 # ------------------------------------------------------------------------- measure
 
 
+def floor_measure(*, port: int, session: dict[str, str], server_pid: int) -> dict[str, float]:
+    """Server and PostgreSQL CPU per request of a signed-in request that does no work
+    (the login page redirects a signed-in user: middleware, session and user only), one
+    request at a time, FLOOR_REQUESTS times: what every request of the mix costs at least."""
+    origin = f"https://127.0.0.1:{port}"
+    headers = {
+        "Cookie": f"sessionid={session['sessionid']}; csrftoken={session['csrftoken']}",
+        "X-Forwarded-Proto": "https",
+        "Origin": origin,
+        "Referer": origin + "/",
+    }
+    server = tree(server_pid)
+    with httpx.Client(base_url=f"http://127.0.0.1:{port}", headers=headers, timeout=30) as client:
+        for _ in range(20):  # warm: connections, templates
+            client.get("/compte/connexion/")
+        before = {"server": cpu_seconds(server), "database": postgres_cpu()}
+        started = time.monotonic()
+        for _ in range(FLOOR_REQUESTS):
+            answer = client.get("/compte/connexion/")
+            if answer.status_code != 302:
+                raise SystemExit(f"plancher : HTTP {answer.status_code} (302 attendu)")
+        wall = time.monotonic() - started
+    database_after = postgres_cpu()
+    database = sum(cpu - before["database"].get(pid, 0.0) for pid, cpu in database_after.items())
+    return {
+        "server": 1000 * (cpu_seconds(server) - before["server"]) / FLOOR_REQUESTS,
+        "database": 1000 * database / FLOOR_REQUESTS,
+        "wall": 1000 * wall / FLOOR_REQUESTS,
+    }
+
+
 def cpu_seconds(processes: list[psutil.Process]) -> float:
     total = 0.0
     for process in processes:
@@ -321,6 +373,7 @@ def locust_run(
         getattr(machine_after, field) - getattr(machine_before, field)
         for field in ("user", "nice", "system", "irq", "softirq", "steal")
     )
+    steal = machine_after.steal - machine_before.steal
     database_after = postgres_cpu()
     return {
         "wall": wall,
@@ -331,6 +384,7 @@ def locust_run(
             ),
             "generator": generator_cpu,
             "machine": busy,
+            "steal": steal,
         },
         "rss": rss,
         "exit": locust.returncode,
@@ -386,28 +440,85 @@ def table(rows: list[dict[str, str]]) -> str:
     return "\n".join(lines)
 
 
+def section_write(*, workers: int, users: int, run: dict, floor: dict, prefix: Path) -> str:
+    rows = stats_read(prefix)
+    total = next(r for r in rows if r["Name"] == "Aggregated")
+    failures = failures_read(prefix)
+    cpu = run["cpu"]
+    database_seen = bool(postgres_processes())
+    cores = psutil.cpu_count()
+    share = {k: 100 * v / (run["wall"] * cores) for k, v in cpu.items()}
+    others = share["machine"] - share["server"] - share["database"] - share["generator"]
+    rate = float(total["Requests/s"])
+    per_request = {k: 1000 * cpu[k] / (rate * run["wall"]) for k in ("server", "database")}
+    log(f"{users} coordinateurs, {workers} workers : {rate:.1f} req/s, p95 {total['95%']} ms, "
+        f"{total['Failure Count']} erreurs, CPU {per_request['server']:.1f} + "
+        f"{per_request['database']:.1f} ms par requête")  # fmt: skip
+    section = [
+        f"### {users} coordinators, gunicorn {workers} sync workers",
+        "",
+        f"Aggregated: **{rate:.1f} requests/s, median "
+        f"{total['50%']} ms, p95 {total['95%']} ms, p99 {total['99%']} ms, "
+        f"{total['Failure Count']} errors** over {total['Request Count']} requests.",
+        "",
+        f"**CPU per request** (at {rate:.1f} req/s over the wall time): server "
+        f"**{per_request['server']:.1f} ms** and PostgreSQL **{per_request['database']:.1f} ms**"
+        f", together **{per_request['server'] + per_request['database']:.1f} ms** (target "
+        "≤ 12 ms). Floor measured in the same run, before Locust (a signed-in request doing "
+        f"nothing, {FLOOR_REQUESTS} in a row): server {floor['server']:.1f} ms and "
+        f"PostgreSQL {floor['database']:.1f} ms, {floor['wall']:.1f} ms wall.",
+        "",
+        table([r for r in rows if r["Name"] != "Aggregated"] + [total]),
+        "",
+        f"CPU over the run ({cores} cores, {run['wall']:.0f} s wall, incl. ramp-up): "
+        f"machine busy {share['machine']:.0f}%: server {share['server']:.0f}%, "
+        + (
+            f"PostgreSQL {share['database']:.0f}%, "
+            if database_seen
+            else "PostgreSQL not measurable (its processes are not visible from here), "
+        )
+        + f"load generator {share['generator']:.0f}%, everything else {others:.0f}% (of "
+        f"which the hypervisor's steal {share['steal']:.0f}%) of the machine. Load average "
+        f"(1 min) {run['load_before']:.1f} before the run, up to {run['load']:.1f} during "
+        f"it{' — OTHER PROCESSES WERE COMPETING FOR THE CPU' if run['load_before'] > 1.5 else ''}.",
+        "",
+        f"Peak memory (RSS): gunicorn master {run['rss']['master'] / 2**20:.0f} MiB, "
+        f"largest worker {run['rss']['worker'] / 2**20:.0f} MiB (target: web process "
+        "< 500 MB).",
+    ]
+    if failures:
+        section += ["", "Errors:", ""] + [
+            f"- {f['Method']} {f['Name']}: {f['Occurrences']} × {f['Error']}" for f in failures
+        ]
+    return "\n".join(section)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--users", type=int, default=50)
+    parser.add_argument("--users", default="50", help="coordinators, e.g. 50 or 50,100")
     parser.add_argument("--duration", type=int, default=120, help="seconds measured per run")
     parser.add_argument("--workers", default="4", help="gunicorn workers, e.g. 4 or 3,5")
     parser.add_argument("--wait", type=float, nargs=2, default=[1.0, 3.0],
                         help="think time between a coordinator's requests (s)")  # fmt: skip
+    parser.add_argument("--redis", default=REDIS_DEFAULT,
+                        help="REDIS_URL of the shared cache ('' for each worker's memory)")  # fmt: skip
     parser.add_argument("--candidates", type=int, default=120_000)
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--fresh", action="store_true", help="rebuild the database")
+    parser.add_argument("--label", default="", help="what this run measures, for the results")
     args = parser.parse_args()
-    if not 1 <= args.users <= 200 or not 10 <= args.duration <= 600:
+    users_list = [int(u) for u in args.users.split(",")]
+    if not all(1 <= u <= 200 for u in users_list) or not 10 <= args.duration <= 600:
         raise SystemExit("--users 1..200, --duration 10..600")
     workers_list = [int(w) for w in args.workers.split(",")]
 
     WORK.mkdir(parents=True, exist_ok=True)
     database_prepare(fresh=args.fresh, candidates=args.candidates, seed=args.seed)
-    academy = accounts_prepare(args.users)
+    academy = accounts_prepare(max(users_list))
     log(f"{ACADEMY}: {academy['candidates']} candidats, {academy['scripts']} copies {EXAM} "
         f"({academy['locked']} dans des lots verrouillés)")  # fmt: skip
     secret = os.environ.get("HARMONIE_SECRET_KEY") or secrets.token_urlsafe(50)
-    env = server_env(secret)
+    env = server_env(secret, args.redis)
     source_map = ROOT / "harmonie" / "static" / "vendor" / "chart.umd.min.js.map"
     if not source_map.exists():
         # `make assets` copies chart.umd.min.js without the source map it names, which the
@@ -416,71 +527,41 @@ def main() -> None:
     manage("collectstatic", "--no-input", "-v", "0", env=env)
 
     sections = []
-    for workers in workers_list:
-        port = free_port()
-        server = server_start(workers=workers, env=env, port=port)
-        try:
-            sessions = sessions_open(port=port, names=academy["names"])
-            config = WORK / "locust-config.json"
-            config.write_text(json.dumps({
-                "exam": EXAM, "sessions": sessions, "wait": args.wait,
-                **{k: academy[k] for k in ("schools", "departments", "qualifications", "graders")},
-            }), encoding="utf-8")  # fmt: skip
-            prefix = WORK / f"locust-{workers}w"
-            log(f"attente d'une machine calme (charge {os.getloadavg()[0]:.1f})")
-            machine_settle()
-            log(
-                f"{workers} workers gunicorn : {args.users} coordinateurs pendant {args.duration} s"
+    for users in users_list:
+        for workers in workers_list:
+            cache_empty(args.redis)
+            port = free_port()
+            server = server_start(workers=workers, env=env, port=port)
+            try:
+                sessions = sessions_open(port=port, names=academy["names"][:users])
+                config = WORK / "locust-config.json"
+                config.write_text(json.dumps({
+                    "exam": EXAM, "sessions": sessions, "wait": args.wait,
+                    **{k: academy[k] for k in ("schools", "departments", "qualifications",
+                                               "graders")},
+                }), encoding="utf-8")  # fmt: skip
+                prefix = WORK / f"locust-{users}u-{workers}w"
+                log(f"attente d'une machine calme (charge {os.getloadavg()[0]:.1f})")
+                machine_settle()
+                floor = floor_measure(port=port, session=sessions[0], server_pid=server.pid)
+                log(f"plancher : {floor['server']:.1f} + {floor['database']:.1f} ms de CPU")
+                log(f"{workers} workers gunicorn : {users} coordinateurs pendant {args.duration} s")
+                run = locust_run(
+                    port=port, users=users, duration=args.duration, config=config,
+                    prefix=prefix, server_pid=server.pid,
+                )  # fmt: skip
+            finally:
+                server_stop(server)
+            sections.append(
+                section_write(workers=workers, users=users, run=run, floor=floor, prefix=prefix)
             )
-            run = locust_run(
-                port=port, users=args.users, duration=args.duration, config=config,
-                prefix=prefix, server_pid=server.pid,
-            )  # fmt: skip
-        finally:
-            server_stop(server)
-        rows = stats_read(prefix)
-        total = next(r for r in rows if r["Name"] == "Aggregated")
-        failures = failures_read(prefix)
-        cpu = run["cpu"]
-        database_seen = bool(postgres_processes())
-        cores = psutil.cpu_count()
-        share = {k: 100 * v / (run["wall"] * cores) for k, v in cpu.items()}
-        log(f"{workers} workers : {float(total['Requests/s']):.1f} req/s, p95 {total['95%']} ms, "
-            f"{total['Failure Count']} erreurs")  # fmt: skip
-        section = [
-            f"### gunicorn, {workers} sync workers",
-            "",
-            f"Aggregated: **{float(total['Requests/s']):.1f} requests/s, median "
-            f"{total['50%']} ms, p95 {total['95%']} ms, p99 {total['99%']} ms, "
-            f"{total['Failure Count']} errors** over {total['Request Count']} requests.",
-            "",
-            table([r for r in rows if r["Name"] != "Aggregated"] + [total]),
-            "",
-            f"CPU over the run ({cores} cores, {run['wall']:.0f} s wall, incl. ramp-up): "
-            f"machine busy {share['machine']:.0f}%: server {share['server']:.0f}%, "
-            + (
-                f"PostgreSQL {share['database']:.0f}%, "
-                if database_seen
-                else "PostgreSQL not measurable (its processes are not visible from here), "
-            )
-            + f"load generator {share['generator']:.0f}% of the machine. Load average "
-            f"(1 min) {run['load_before']:.1f} before the run, up to {run['load']:.1f} during "
-            f"it{' — OTHER PROCESSES WERE COMPETING FOR THE CPU' if run['load_before'] > 1.5 else ''}.",
-            f"Per request (at {float(total['Requests/s']):.1f} req/s over the wall time): "
-            f"server {1000 * cpu['server'] / (float(total['Requests/s']) * run['wall']):.0f} ms "
-            f"and PostgreSQL {1000 * cpu['database'] / (float(total['Requests/s']) * run['wall']):.0f}"
-            " ms of CPU.",
-            "",
-            f"Peak memory (RSS): gunicorn master {run['rss']['master'] / 2**20:.0f} MiB, "
-            f"largest worker {run['rss']['worker'] / 2**20:.0f} MiB (target: web process "
-            "< 500 MB).",
-        ]
-        if failures:
-            section += ["", "Errors:", ""] + [
-                f"- {f['Method']} {f['Name']}: {f['Occurrences']} × {f['Error']}" for f in failures
-            ]
-        sections.append("\n".join(section))
 
+    cache = (
+        f"Django's RedisCache, REDIS_URL={args.redis} (shared by the workers, emptied before "
+        "each run)"
+        if args.redis
+        else "each worker's own memory (LocMemCache, no REDIS_URL)"
+    )
     body = "\n".join([
         "## Set-up",
         f"- data: generated session of {args.candidates:,} candidates (seed {args.seed}), "
@@ -489,8 +570,10 @@ def main() -> None:
         "- server: gunicorn sync workers on 127.0.0.1, HARMONIE_PRODUCTION=1 "
         "(HARMONIE_SSL_REDIRECT=0; requests carry X-Forwarded-Proto: https as behind a TLS "
         "proxy), PostgreSQL on the same machine, persistent connections (CONN_MAX_AGE 60)",
+        f"- cache: {cache}",
         f"- load: Locust {_locust_version()} (FastHttpUser, one process) on the same machine, "
-        f"sharing its CPU with the server and the database: {args.users} coordinators of "
+        "sharing its CPU with the server and the database: "
+        f"{', '.join(str(u) for u in users_list)} coordinators of "
         f"{ACADEMY}, each logged in through the login form before the measurement, think "
         f"time {args.wait[0]:g}–{args.wait[1]:g} s between requests, {args.duration} s "
         "measured after all users were spawned",
@@ -498,7 +581,9 @@ def main() -> None:
         "deep with the cursor 3; statistics page 2; statistics API 2; scenario populations "
         "(POST) 2; simulation (POST, writes a row) 1; linked filter options 1; editor page 1; "
         "dashboard 1",
-        "- target: p95 < 300 ms, no errors",
+        "- targets (issue 16, item 3): ≤ 12 ms of server and PostgreSQL CPU together per "
+        "request; 100 coordinators at p95 < 150 ms, no errors",
+        f"- run: {args.label}" if args.label else "",
         "",
         "## Results",
         "",
