@@ -1,6 +1,7 @@
-"""Load test (issue 6, part 3): 50 coordinators of one academy of ~60,000 candidates browse
-the script list, statistics, scenario populations and simulations on a production-like
-server (gunicorn, PostgreSQL, HARMONIE_PRODUCTION=1).
+"""Load test (issue 6, part 3; issue 16, item 3): 50 then 100 coordinators of one academy of
+~60,000 candidates browse the script list, statistics, scenario populations and
+simulations on a production-like server (gunicorn, PostgreSQL, HARMONIE_PRODUCTION=1,
+the shared cache in Redis).
 
     .venv/bin/python bench/load/run.py [--users 50,100] [--duration 120] [--workers 4]
                                        [--wait 1 3] [--redis URL] [--fresh]
@@ -495,7 +496,7 @@ def section_write(*, workers: int, users: int, run: dict, floor: dict, prefix: P
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--users", default="50", help="coordinators, e.g. 50 or 50,100")
+    parser.add_argument("--users", default="50,100", help="coordinators, e.g. 50 or 50,100")
     parser.add_argument("--duration", type=int, default=120, help="seconds measured per run")
     parser.add_argument("--workers", default="4", help="gunicorn workers, e.g. 4 or 3,5")
     parser.add_argument("--wait", type=float, nargs=2, default=[1.0, 3.0],
