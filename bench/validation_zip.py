@@ -1,17 +1,29 @@
-"""A school's zip of 1,000 scripts: time and peak memory, built to a file and streamed.
+"""A school's zip of 1,000 scripts: in one process, and by 1 then 2 task workers, with the
+floors measured in the same run.
 
-    .venv/bin/python bench/validation_zip.py [--scripts 200 1000] [--keep]
+    .venv/bin/python bench/validation_zip.py [--scripts 200 1000] [--workers 1 2] [--keep]
 
-A SQLite database under bench/work/ holds one school whose candidates each have a script
-in a locked batch, with real generated page scans (1 or 2 pages, a pool of 100 distinct
-files) and annotations. Each measure runs in its own process, so that its peak resident
-memory (`ru_maxrss`) is its own: the baseline after loading Django and the data, then the
-peak while writing the zip to a file (the background task's path) and while streaming it
-to a consumer that discards the bytes (the response's path). Results in bench/results/.
+For each size, a PostgreSQL database `h_zip_bench_N` holds one school whose N candidates
+each have a script in a locked batch (1 % frauds, left out), with real generated page scans
+(1 or 2 pages, a pool of 100 distinct files) and annotations. Each measure runs in its own
+process, so that its peak resident memory is its own:
+- in one process: the zip written to a file, then streamed to a consumer that discards the
+  bytes (the response's path for small schools); peak `ru_maxrss`, baseline = Django and
+  the data loaded, before the first script;
+- the task path: `db_worker` processes (`manage.py db_worker --queue-name zips`, the
+  default polling interval of 1 s) started and idle first, then the school's request, timed
+  from its commit to the archive `ready`, the zip checked; each worker's peak memory is its
+  kernel high-water mark (VmHWM), its baseline the resident memory once idle;
+- the floors: the same scripts' pages read and JPEG-encoded with no drawing, no database
+  and no zip, in one process (as today's rendering reads them, and rasterised by pdfium at
+  the same size as before issue 16), and the built zip's bytes copied into a new zip.
+Results in bench/results/.
 """
 
 import argparse
+import io
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -19,25 +31,46 @@ import zipfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from machine import results_write
-from validation_common import PY, ROOT, WORK, django_setup, peak_rss_mib, run
+from machine import load_note, machine_settle, results_write
+from validation_common import PY, ROOT, WORK, django_setup, peak_rss_mib, processes_stop, run
 
 SCANS = WORK / "zip-scans"
+MEDIA = WORK / "zip-media"
 POOL = 100
+PG_SERVER = os.environ.get("BENCH_PG_SERVER", "postgres://postgres@127.0.0.1:5432")
 
 
-def database(scripts: int) -> Path:
-    return WORK / f"zip-bench-{scripts}.sqlite3"
+def database(scripts: int) -> str:
+    return f"h_zip_bench_{scripts}"
 
 
 def env(scripts: int) -> dict[str, str]:
     return {
         **os.environ,
-        "DATABASE_URL": f"sqlite:///{database(scripts)}",
+        "DATABASE_URL": f"{PG_SERVER}/{database(scripts)}",
         "HARMONIE_VAR_DIR": str(WORK / "var"),
         "HARMONIE_SCANS_ROOT": str(SCANS),
-        "HARMONIE_MEDIA_ROOT": str(WORK / "zip-media"),
+        "HARMONIE_MEDIA_ROOT": str(MEDIA),
+        "HARMONIE_LOG_LEVEL": "WARNING",
     }
+
+
+def database_prepare(scripts: int, keep: bool) -> None:
+    name = database(scripts)
+    exists = subprocess.run(
+        ["psql", f"{PG_SERVER}/postgres", "-Atc", f"SELECT 1 FROM pg_database WHERE datname='{name}'"],
+        capture_output=True, text=True, check=True,
+    ).stdout.strip()  # fmt: skip
+    if exists and keep and SCANS.exists():
+        return
+    subprocess.run(
+        ["psql", f"{PG_SERVER}/postgres", "-qc", f"DROP DATABASE IF EXISTS {name}"], check=True
+    )
+    subprocess.run(["psql", f"{PG_SERVER}/postgres", "-qc", f"CREATE DATABASE {name}"], check=True)
+    run([PY, "manage.py", "migrate", "--no-input", "-v", "0"], env(scripts))
+    seconds = run([PY, __file__, "--fill", str(scripts)], env(scripts))
+    subprocess.run(["psql", f"{PG_SERVER}/{name}", "-qc", "VACUUM ANALYZE"], check=True)
+    print(f"filled {scripts:,} scripts in {seconds:.0f} s", flush=True)
 
 
 def fill(scripts: int) -> None:
@@ -138,18 +171,26 @@ def fill(scripts: int) -> None:
     Validation.objects.create(exam=exam, academy=academy, author=coordinator, mode="full")
 
 
-def measure(mode: str) -> str:
-    django_setup()
+def _school_exam():
     from harmonie.referential.models import Exam, School
+
+    return Exam.objects.get(code="FRA-ECRIT"), School.objects.get(uai="0990001X")
+
+
+def _mib(size: float) -> str:
+    return f"{size / 2**20:.0f} MiB"
+
+
+def measure_one_process(mode: str) -> str:
+    django_setup()
     from harmonie.validation.archives import archive_stream, archive_write
     from harmonie.validation.selectors import school_scripts
 
-    exam = Exam.objects.get(code="FRA-ECRIT")
-    school = School.objects.get(uai="0990001X")
+    exam, school = _school_exam()
     count = school_scripts(exam=exam, school=school).count()
     baseline = peak_rss_mib()
     started = time.perf_counter()
-    target = WORK / "zip-media" / "bench.zip"
+    target = MEDIA / "bench.zip"
     target.parent.mkdir(parents=True, exist_ok=True)
     if mode == "file":
         with target.open("wb") as output:
@@ -159,70 +200,216 @@ def measure(mode: str) -> str:
             assert len(archive.namelist()) == written == count
             assert archive.testzip() is None
     else:
-        size, chunks, largest = 0, 0, 0
+        size, chunks = 0, 0
         for chunk in archive_stream(exam=exam, school=school):
             size += len(chunk)
             chunks += 1
-            largest = max(largest, len(chunk))
         written = chunks - 1
     seconds = time.perf_counter() - started
     peak = peak_rss_mib()
-    how = "to a file (background task)" if mode == "file" else "streamed (response)"
+    how = "one process, to a file" if mode == "file" else "one process, streamed (response)"
     return (
         f"| {count:,} | {how} | {seconds:.1f} s ({written / seconds:.0f} scripts/s) | "
-        f"{size / 2**20:.0f} MiB | {baseline:.0f} MiB | {peak:.0f} MiB (+{peak - baseline:.0f}) |"
+        f"{_mib(size)} | {baseline:.0f} MiB → {peak:.0f} MiB (+{peak - baseline:.0f}) |"
     )
+
+
+def _memory(pid: int) -> tuple[float, float]:
+    """(resident now, high-water mark) of a process, in MiB."""
+    values = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        key, _, value = line.partition(":")
+        if key in ("VmRSS", "VmHWM"):
+            values[key] = int(value.split()[0]) / 1024
+    return values["VmRSS"], values["VmHWM"]
+
+
+def measure_workers(workers: int) -> str:
+    """The school's request, then `workers` db_worker processes build the zip in parts."""
+    django_setup()
+    from django.db import connection
+    from django_tasks_db.models import DBTaskResult
+
+    from harmonie.accounts.models import User
+    from harmonie.validation.archives import school_archive_request
+    from harmonie.validation.conf import validation_config
+    from harmonie.validation.models import ArchiveState, SchoolArchive
+    from harmonie.validation.selectors import school_scripts
+
+    exam, school = _school_exam()
+    count = school_scripts(exam=exam, school=school).count()
+    SchoolArchive.objects.all().delete()
+    DBTaskResult.objects.all().delete()
+    shutil.rmtree(MEDIA / "archives", ignore_errors=True)
+    connection.close()
+    logs = (WORK / "zip-worker.log").open("w")
+    command = [PY, "manage.py", "db_worker", "--queue-name", "zips", "--no-startup-delay"]
+    processes = [
+        subprocess.Popen(command, cwd=ROOT, env=os.environ, stdout=logs, stderr=logs)
+        for _ in range(workers)
+    ]
+    try:
+        time.sleep(4)  # Django loaded, each worker idle, polling its queue
+        idle = [_memory(process.pid)[0] for process in processes]
+        user = User.objects.get(username="etab.bench")
+        started = time.perf_counter()
+        archive = school_archive_request(user=user, uai=None, exam_code="FRA-ECRIT")
+        while True:
+            archive.refresh_from_db()
+            if archive.state != ArchiveState.BUILDING:
+                break
+            time.sleep(0.1)
+        seconds = time.perf_counter() - started
+        peaks = [_memory(process.pid)[1] for process in processes]
+    finally:
+        processes_stop(processes)
+    assert archive.state == ArchiveState.READY, archive.error
+    path = MEDIA / archive.file
+    with zipfile.ZipFile(path) as built:
+        assert len(built.namelist()) == count == archive.script_count
+        assert built.testzip() is None
+    parts = archive.parts.count()
+    memory = ", ".join(
+        f"{before:.0f} → {peak:.0f} MiB (+{peak - before:.0f})"
+        for before, peak in zip(idle, peaks, strict=True)
+    )
+    size = validation_config().zip_part_scripts
+    return (
+        f"| {count:,} | {workers} `db_worker` ({parts} parts of {size}) | {seconds:.1f} s "
+        f"({count / seconds:.0f} scripts/s) | {_mib(path.stat().st_size)} | {memory} |"
+    )
+
+
+def measure_floor() -> list[str]:
+    """The same scripts' pages read, made RGB and JPEG-encoded (quality 60), as the rendering
+    does but with no drawing, no database access while timed and no zip; then the built
+    zip's bytes copied into a new zip."""
+    django_setup()
+    import pypdfium2 as pdfium
+    from PIL import Image
+
+    from harmonie.validation.archives.content import ZIP_ORDER
+    from harmonie.validation.rendering import PAGE_WIDTH, _allocator_keep_pages, _scanned_image
+    from harmonie.validation.selectors import school_scripts
+
+    exam, school = _school_exam()
+    pages = [
+        SCANS / relative
+        for pages in school_scripts(exam=exam, school=school)
+        .order_by(*ZIP_ORDER)
+        .values_list("pages", flat=True)
+        for relative in pages
+    ]
+    count = school_scripts(exam=exam, school=school).count()
+    _allocator_keep_pages()  # as the rendering does
+
+    def encode(image: Image.Image) -> int:
+        output = io.BytesIO()
+        image.save(output, format="JPEG", quality=60)
+        return output.tell()
+
+    def pages_read(rasterise: bool) -> tuple[float, int]:
+        started, encoded, read = time.perf_counter(), 0, 0
+        for path in pages:
+            document = pdfium.PdfDocument(str(path))
+            for page in document:
+                if rasterise:
+                    bitmap = page.render(scale=PAGE_WIDTH / page.get_width())
+                    image = bitmap.to_pil().convert("RGB")
+                else:
+                    image = _scanned_image(page)
+                    assert image is not None
+                rgb = image if image.mode == "RGB" else Image.merge("RGB", (image,) * 3)
+                encoded += encode(rgb)
+                read += 1
+            document.close()
+        return time.perf_counter() - started, read
+
+    rows = []
+    seconds, read = pages_read(rasterise=False)
+    rows.append(
+        f"| {count:,} | floor: {read:,} pages read from the scans and JPEG-encoded in RGB, "
+        f"no drawing, one process | {seconds:.1f} s ({count / seconds:.0f} scripts/s) | | |"
+    )
+    seconds, read = pages_read(rasterise=True)
+    rows.append(
+        f"| {count:,} | floor before issue 16: the same pages rasterised by pdfium and "
+        f"JPEG-encoded | {seconds:.1f} s ({count / seconds:.0f} scripts/s) | | |"
+    )
+    built = MEDIA / "bench.zip"
+    started = time.perf_counter()
+    with zipfile.ZipFile(built) as source, zipfile.ZipFile(MEDIA / "copy.zip", "w") as copy:
+        for info in source.infolist():
+            copy.writestr(info.filename, source.read(info))
+    seconds = time.perf_counter() - started
+    (MEDIA / "copy.zip").unlink()
+    rows.append(
+        f"| {count:,} | floor: the built zip's {_mib(built.stat().st_size)} copied into a new "
+        f"zip (stored) | {seconds:.2f} s | | |"
+    )
+    return rows
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--scripts", type=int, nargs="+", default=[200, 1000])
-    parser.add_argument("--keep", action="store_true")
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--keep", action="store_true", help="reuse the filled databases")
     parser.add_argument("--fill", type=int, help=argparse.SUPPRESS)
-    parser.add_argument("--measure", choices=["file", "stream"], help=argparse.SUPPRESS)
+    parser.add_argument("--measure", help=argparse.SUPPRESS)
     options = parser.parse_args()
     if options.fill:
         fill(options.fill)
         return
     if options.measure:
-        print("ROW" + measure(options.measure), flush=True)
+        if options.measure in ("file", "stream"):
+            found = [measure_one_process(options.measure)]
+        elif options.measure == "floor":
+            found = measure_floor()
+        else:
+            found = [measure_workers(int(options.measure))]
+        for row in found:
+            print("ROW" + row, flush=True)
         return
     rows = []
     for scripts in options.scripts:
-        if not (options.keep and database(scripts).exists()):
-            for suffix in ("", "-wal", "-shm"):
-                Path(f"{database(scripts)}{suffix}").unlink(missing_ok=True)
-            WORK.mkdir(parents=True, exist_ok=True)
-            run([PY, "manage.py", "migrate", "--no-input", "-v", "0"], env(scripts))
-            seconds = run([PY, __file__, "--fill", str(scripts)], env(scripts))
-            print(f"filled {scripts:,} scripts in {seconds:.0f} s", flush=True)
-        for mode in ("file", "stream"):
+        WORK.mkdir(parents=True, exist_ok=True)
+        database_prepare(scripts, options.keep)
+        machine_settle()
+        for mode in ["file", "stream", "floor", *map(str, options.workers)]:
             out = subprocess.run(
                 [PY, __file__, "--measure", mode], cwd=ROOT, env=env(scripts), check=True,
                 capture_output=True, text=True,
             ).stdout  # fmt: skip
-            rows += [line[3:] for line in out.splitlines() if line.startswith("ROW")]
-            print(rows[-1], flush=True)
+            found = [line[3:] for line in out.splitlines() if line.startswith("ROW")]
+            for line in found:
+                print(line, flush=True)
+            rows.extend(found)
     body = "\n".join(
         [
             "## A school's zip (R-VAL-7): one PDF per script, pages annotated and marked",
             "",
             "Command: `.venv/bin/python bench/validation_zip.py --scripts "
-            f"{' '.join(map(str, options.scripts))}`",
+            f"{' '.join(map(str, options.scripts))} --workers "
+            f"{' '.join(map(str, options.workers))}` (PostgreSQL, `h_zip_bench_N`)",
             "",
-            "One school, N candidates, 30 class divisions, 1 % frauds (left",
-            "out); each script 1 or 2 generated A4 scan pages (PDF, 100 dpi) rendered with",
-            "pypdfium2, annotations and marks drawn with Pillow, saved as PDF (JPEG pages).",
-            "Peak memory: `ru_maxrss` of the measuring process; baseline = Django and the data",
-            "loaded, before the first script. Scripts are rendered one at a time, so the peak",
-            "does not grow with the number of scripts.",
+            "One school, N candidates, 30 class divisions, 1 % frauds (left out); each script",
+            "1 or 2 generated A4 scan pages (PDF, 100 dpi, 4-bit gray) read at the zip's",
+            "resolution, annotations and marks drawn with Pillow, saved as PDF (JPEG pages).",
+            "One process: peak `ru_maxrss`, from Django and the data loaded to the end. Task",
+            "path: `db_worker` processes, idle before the request, timed from its commit to",
+            "the archive `ready` (their 1 s polling interval included); each worker's resident",
+            "memory when idle → its high-water mark (VmHWM). Floors in the same run: the pages",
+            "alone (no drawing, database or zip) and the zip's bytes alone.",
             "",
-            "| scripts | written | time | zip size | baseline | peak memory |",
-            "|---:|---|---:|---:|---:|---:|",
+            "| scripts | how | time | zip size | memory |",
+            "|---:|---|---:|---:|---:|",
             *rows,
+            "",
+            load_note(),
         ]
     )
-    print(results_write("validation-zip", body))
+    print(results_write("validation-zip", body, pg_url=f"{PG_SERVER}/postgres"))
 
 
 if __name__ == "__main__":
