@@ -11,8 +11,9 @@ from django.db import connection
 
 from harmonie.harmonisation.engine import Population
 from harmonie.harmonisation.models import Harmonisation, HarmonisationEffect
-from harmonie.harmonisation.services import simulation_create
+from harmonie.harmonisation.services import harmonisation_execute, simulation_create
 from harmonie.harmonisation.writers import array_literal, effects_write
+from harmonie.marking.models import Script
 
 pytestmark = pytest.mark.django_db
 
@@ -80,3 +81,28 @@ def test_effects_read_back_exactly(academy_world):
             effect.final_mark_before,
             effect.final_mark,
         ) == tuple(mark(column[index]) for column in values), (connection.vendor, index)
+
+
+def test_every_effect_names_a_script_of_the_harmonisation_academy(academy_world):
+    """The effects table has no database-level foreign keys (issue 16: PostgreSQL checked
+    one per row at commit), so the writer keeps the invariant itself: every effect names an
+    existing script of the harmonisation's exam and academy, once (R-MASS-9)."""
+    world = academy_world
+    user = world["coordinator"]
+    for action in ("raise", "reset"):
+        simulation = simulation_create(
+            user=user,
+            exam_code="FRA-ECRIT",
+            scenarios=[{"filter": {}, "action": {"type": action, "points": 1}}],
+        )
+        harmonisation_execute(user=user, exam_code="FRA-ECRIT", simulation_id=simulation.pk)
+    effects = HarmonisationEffect.objects.select_related("harmonisation")
+    assert effects.count() == 4
+    scripts = {script.pk: script for script in Script.objects.all()}
+    for effect in effects:
+        script = scripts[effect.script_id]
+        assert (script.exam_id, script.academy_id) == (
+            effect.harmonisation.exam_id,
+            effect.harmonisation.academy_id,
+        )
+    assert len({(e.harmonisation_id, e.script_id) for e in effects}) == 4
