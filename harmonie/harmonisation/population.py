@@ -261,7 +261,10 @@ def _packed_table(*, exam: Exam, academy_id: int, leaves: list[str]) -> np.ndarr
         data, count = cursor.fetchone()
     width = len(expressions)
     words = np.frombuffer(bytes(data or b""), dtype=">i4").reshape(count, width)
-    words = words[np.argsort(words[:, 0], kind="stable")]
+    ids = words[:, 0]
+    if count > 1 and not bool(np.all(ids[1:] > ids[:-1])):
+        # Rows come in scan order, usually the ids' own (a sort of 600,000 costs 50 ms).
+        words = words[np.argsort(ids, kind="stable")]
     table = np.empty((count, width + 1), dtype=np.int64)
     table[:, :4] = words[:, :4]
     table[:, 4] = words[:, 4] & 1
