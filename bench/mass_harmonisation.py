@@ -315,6 +315,16 @@ def floor_conformity(table, final):
     return int(pending.sum()), spread
 
 
+def wal_position() -> int:
+    """PostgreSQL's write-ahead log position, in bytes: what an execution wrote to it (the
+    first write of a page after a checkpoint logs the whole 8 kB page)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_current_wal_lsn() - '0/0'::pg_lsn")
+        return int(cursor.fetchone()[0])
+
+
 def raw_update_floor(*, count: int, repeat: int) -> list[float]:
     """The execution's one UPDATE statement (`writers.scripts_write`) alone, on `count`
     random scripts of the academy, outside Django's ORM: the floor of this schema."""
@@ -451,11 +461,13 @@ def worker(candidates: int, repeat: int, share: float) -> dict:
     }
     applied = sum(s["applied"] for s in simulation.result["scenarios"])
 
+    wal = wal_position()
     start = time.perf_counter()
     harmonisation = harmonisation_execute(
         user=user, exam_code="FRA-ECRIT", simulation_id=simulation.pk
     )
     execution = time.perf_counter() - start
+    wal_bytes = {"execution": wal_position() - wal}
     _, floor_runs = timed(lambda: floor_simulation(table, ids), repeat)
     rows[f"execution ({applied} scripts changed)"] = {"service": [execution], "floor": floor_runs}
     new_final = floor_simulation(table, ids)[4]
@@ -493,8 +505,10 @@ def worker(candidates: int, repeat: int, share: float) -> dict:
 
     replay = [{**s, "action": {"type": "reset"}} for s in SCENARIOS]
     cancel = simulation_create(user=user, exam_code="FRA-ECRIT", scenarios=replay)
+    wal = wal_position()
     start = time.perf_counter()
     harmonisation_execute(user=user, exam_code="FRA-ECRIT", simulation_id=cancel.pk)
+    wal_bytes["cancellation"] = wal_position() - wal
     rows["execution of the cancellation"] = {
         "service": [time.perf_counter() - start],
         "floor": floor_runs[:0] or [0.0],
@@ -504,7 +518,13 @@ def worker(candidates: int, repeat: int, share: float) -> dict:
         "service": raw_update_floor(count=applied, repeat=repeat),
         "floor": [],
     }
-    return {"candidates": candidates, "fill": fill, "rows": rows, "scope": len(table)}
+    return {
+        "candidates": candidates,
+        "fill": fill,
+        "rows": rows,
+        "scope": len(table),
+        "wal": wal_bytes,
+    }
 
 
 # ---------------------------------------------------------------- driver
@@ -581,6 +601,14 @@ def main() -> None:
             lines.append(
                 f"| {name} | {fmt(service)} | {fmt(floor) if floor and max(floor) else '—'} | {f'{ratio:,.0f}×' if ratio else '—'} |"
             )
+        wal = data.get("wal", {})
+        if wal:
+            lines += [
+                "",
+                "Write-ahead log written: "
+                + ", ".join(f"{name} {size / 2**20:,.1f} MiB" for name, size in wal.items())
+                + ".",
+            ]
         sections.append("\n".join(lines))
         print(sections[-1], flush=True)
     body = (
