@@ -153,10 +153,26 @@ def message_deliver(*, message_id: int) -> str:
     )
 
 
+ACKNOWLEDGEMENT_FIELDS = (
+    "state",
+    "acknowledged_at",
+    "lease_until",
+    "next_attempt_at",
+    "last_error",
+    "written",
+    "kept",
+    "refused",
+    "reason_counts",
+    "exceptions",
+)
+
+
 def _attempt_succeeded(*, message_id: int, results: list[tuple[str, str, str | None]]) -> str:
     by_outcome, by_reason, exceptions = rules.outcomes_summarise(results)
     with transaction.atomic():
-        message = DeliveryMessage.objects.select_for_update().get(pk=message_id)
+        # The payload stays as recorded: neither read back nor written again (5,000
+        # records: a third of a worker's CPU per message when it was).
+        message = DeliveryMessage.objects.select_for_update().defer("payload").get(pk=message_id)
         if message.state == MessageState.DELIVERED:
             return message.state
         # Even if the message was failed meanwhile: the remote system applied it, and says so.
@@ -170,14 +186,14 @@ def _attempt_succeeded(*, message_id: int, results: list[tuple[str, str, str | N
         message.refused = by_outcome["refused"]
         message.reason_counts = dict(by_reason)
         message.exceptions = exceptions
-        message.save()
+        message.save(update_fields=ACKNOWLEDGEMENT_FIELDS)
     return MessageState.DELIVERED
 
 
 def _attempt_failed(*, message_id: int, attempt: int, error: DeliveryError) -> str:
     config = validation_config()
     with transaction.atomic():
-        message = DeliveryMessage.objects.select_for_update().get(pk=message_id)
+        message = DeliveryMessage.objects.select_for_update().defer("payload").get(pk=message_id)
         if message.state != MessageState.SENDING or message.attempts != attempt:
             return message.state  # taken over by another sender after our lease ran out
         message.last_error = error.message

@@ -2,7 +2,7 @@
 
 With two workers, one can run a supervisor round while the other runs senders, and two
 senders can look for a waiting round at the same instant: each must leave one chain of
-rounds, not start another beside it (bench/validation_delivery.py with `--workers 1,2`).
+rounds, not start another beside it.
 """
 
 import contextlib
