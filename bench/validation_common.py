@@ -1,4 +1,5 @@
-"""Shared by the validation benchmarks: fill a database fast, run the stand-ins, peak memory."""
+"""Shared by the validation benchmarks: fill a database fast, run the stand-ins, peak memory
+and CPU of the processes involved."""
 
 import os
 import resource
@@ -8,6 +9,8 @@ import sys
 import time
 from decimal import Decimal
 from pathlib import Path
+
+import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from machine import PY, ROOT, WORK, run  # noqa: F401 - shared with the validation benches
@@ -189,3 +192,45 @@ def django_setup(env: dict[str, str] | None = None) -> None:
     import django
 
     django.setup()
+
+
+SHARED_POSTGRES_PROCESSES = {
+    "checkpointer", "background writer", "walwriter", "autovacuum launcher",
+    "logical replication launcher", "archiver", "stats collector",
+}  # fmt: skip
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of one process so far (0 once it is gone)."""
+    try:
+        times = psutil.Process(pid).cpu_times()
+    except psutil.NoSuchProcess:
+        return 0.0
+    return times.user + times.system
+
+
+def peak_rss_of_mib(pid: int) -> float:
+    """Peak resident memory of another process so far (VmHWM), not a sample."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def postgres_cpu(database: str) -> tuple[dict[int, float], float]:
+    """CPU seconds so far of each PostgreSQL backend serving `database` (autovacuum
+    included), and of the processes every database shares (postmaster, WAL writer,
+    checkpointer...). Other databases' backends are left out: other work on the server."""
+    backends, shared = {}, 0.0
+    for process in psutil.process_iter(["name", "cmdline", "cpu_times"]):
+        times, words = process.info["cpu_times"], process.info["cmdline"] or []
+        if process.info["name"] != "postgres" or times is None or not words:
+            continue
+        title = " ".join(words).split(": ")  # "postgres: 15/main: postgres db host(port) idle"
+        if len(title) < 3:  # the postmaster
+            shared += times.user + times.system
+        elif f" {database} " in f" {title[-1]} ":
+            backends[process.pid] = times.user + times.system
+        elif title[-1].strip() in SHARED_POSTGRES_PROCESSES:
+            shared += times.user + times.system
+    return backends, shared
