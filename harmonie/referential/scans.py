@@ -202,9 +202,7 @@ def _header_draw(
 
 def _pdf(pages: Sequence[Image.Image], *, title: str) -> bytes:
     """A minimal PDF 1.4 file, one full-page Flate-compressed 4-bit gray image per page."""
-    objects: list[bytes] = [b"<< /Type /Catalog /Pages 2 0 R >>"]
-    kids = " ".join(f"{3 + 3 * index} 0 R" for index in range(len(pages)))
-    objects.append(f"<< /Type /Pages /Kids [{kids}] /Count {len(pages)} >>".encode())
+    objects: list[bytes] = []
     width, height = _PAGE_POINTS
     drawing = f"q {width} 0 0 {height} 0 0 cm /Scan Do Q".encode()
     for index, page in enumerate(pages):
@@ -225,8 +223,22 @@ def _pdf(pages: Sequence[Image.Image], *, title: str) -> bytes:
         objects.append(
             f"<< /Length {len(drawing)} >>\nstream\n".encode() + drawing + b"\nendstream"
         )
-    objects.append(f"<< /Title ({title}) /Producer (Harmonie) >>".encode())
+    return pdf_file(objects, title=title)
 
+
+def pdf_file(page_objects: Sequence[bytes], *, title: str) -> bytes:
+    """A PDF 1.4 file around its pages' objects: three per page (the page, its image, its
+    drawing), numbered from 3 on; the catalog, the page tree, the title and the cross
+    reference table are written here (the scans and the schools' script PDFs)."""
+    count = len(page_objects) // 3
+    kids = " ".join(f"{3 + 3 * index} 0 R" for index in range(count))
+    literal = title.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        f"<< /Type /Pages /Kids [{kids}] /Count {count} >>".encode(),
+        *page_objects,
+        f"<< /Title ({literal}) /Producer (Harmonie) >>".encode(),
+    ]
     output = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
     offsets = []
     for number, body in enumerate(objects, start=1):

@@ -18,6 +18,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from harmonie.marking.models import Script
 from harmonie.referential.models import Exam
+from harmonie.referential.scans import pdf_file
 from harmonie.referential.scheme import mark_french
 from harmonie.referential.selectors import SchemeNode
 
@@ -335,9 +336,7 @@ def _pdf_of_jpegs(pages: list[Image.Image], *, title: str) -> bytes:
     Written here rather than by Pillow's PDF plugin, which costs as much again as the
     JPEG encoding of a page and stamps the current date into the file.
     """
-    objects: list[bytes] = [b"<< /Type /Catalog /Pages 2 0 R >>"]
-    kids = " ".join(f"{3 + 3 * index} 0 R" for index in range(len(pages)))
-    objects.append(f"<< /Type /Pages /Kids [{kids}] /Count {len(pages)} >>".encode())
+    objects: list[bytes] = []
     for index, page in enumerate(pages):
         page_id = 3 + 3 * index
         width, height = page.width * 72 / DPI, page.height * 72 / DPI
@@ -360,19 +359,4 @@ def _pdf_of_jpegs(pages: list[Image.Image], *, title: str) -> bytes:
         objects.append(
             f"<< /Length {len(drawing)} >>\nstream\n".encode() + drawing + b"\nendstream"
         )
-    literal = title.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
-    objects.append(f"<< /Title ({literal}) /Producer (Harmonie) >>".encode())
-    output = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(len(output))
-        output += f"{number} 0 obj\n".encode() + body + b"\nendobj\n"
-    xref = len(output)
-    output += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
-    for offset in offsets:
-        output += f"{offset:010d} 00000 n \n".encode()
-    output += (
-        f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R /Info {len(objects)} 0 R >>\n"
-        f"startxref\n{xref}\n%%EOF\n"
-    ).encode()
-    return bytes(output)
+    return pdf_file(objects, title=title)
