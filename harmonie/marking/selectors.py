@@ -19,7 +19,7 @@ from django.urls import reverse
 
 from harmonie.accounts.models import User
 from harmonie.errors import InvalidInput, NotFound
-from harmonie.marking.list_rows import page_values
+from harmonie.marking.list_rows import OWN_COLUMNS, page_values
 from harmonie.marking.models import Batch, Script
 from harmonie.marking.pages import script_page_count
 from harmonie.marking.permissions import batches_in_scope, scripts_in_scope, unit_scripts
@@ -397,14 +397,7 @@ class ScriptPage:
 
 
 _ROW_FIELDS = (
-    "pk",
-    "public_id",
-    "final_mark",
-    "initial_mark",
-    "delta",
-    "special_mark",
-    "is_harmonised",
-    "version",
+    *OWN_COLUMNS,
     "department__code",
     "school__uai",
     "school__label",
