@@ -12,7 +12,9 @@ scenarios (lists, a part-mark filter, global marks; raise, lower):
 - `simulation`: one simulation of the five scenarios, BEFORE/AFTER (R-MASS-8): with the
   population already in memory; first after a change, read from the database (memory
   and shared cache emptied); first after the execution, in the process that executed it
-  and in another one (the shared cache: Redis, `BENCH_REDIS_URL`, default db 15);
+  and in another one (the shared cache: Redis, `BENCH_REDIS_URL`, default db 15); first
+  after a unit edit, in the same process and in another one (only the edited script read
+  again);
 - `execution`: executing it, all writes included (R-MASS-9), then its cancellation, and
   the raw SQL floor of the one UPDATE it sends, on as many random scripts;
 - `conformity`: the state, then "Rendre conforme" (R-MASS-12).
@@ -514,6 +516,48 @@ def worker(candidates: int, repeat: int, share: float) -> dict:
         "floor": floor_runs[:0] or [0.0],
     }
     assert harmonisation.pk
+
+    # The first simulation after a unit edit (one script's leaf changed and put back): the
+    # population of the version before is kept in this process, or only in the shared
+    # cache (another process), and only the edited script is read again.
+    from harmonie.marking.services import script_marking_update
+
+    edited = (
+        Script.objects.filter(
+            academy_id=user.academy_id, locked=True, special_mark__isnull=True, marks__P2__gt=0
+        )
+        .order_by("pk")
+        .values_list("public_id", "marks")
+        .first()
+    )
+    assert edited is not None
+    public_id, marks = edited
+
+    def after_unit_edit(*, other_process: bool, runs: list[float], turn: int) -> None:
+        changed = {**marks, "P2": 0 if turn % 2 == 0 else marks["P2"]}
+        script_marking_update(
+            user=user, public_id=public_id, marks=changed, special_mark=None, annotations=None
+        )
+        if other_process:
+            population_cache_clear()
+        start = time.perf_counter()
+        simulation_create(user=user, exam_code="FRA-ECRIT", scenarios=SCENARIOS)
+        runs.append(time.perf_counter() - start)
+
+    simulation_create(user=user, exam_code="FRA-ECRIT", scenarios=SCENARIOS)
+    _, floor_runs = timed(lambda: floor_simulation(table, ids), repeat)
+    for other_process, label in (
+        (False, "same process (the population before the edit kept here)"),
+        (True, "another process (only the shared cache holds the one before)"),
+    ):
+        edit_runs: list[float] = []
+        for turn in range(2 * ((repeat + 1) // 2)):
+            after_unit_edit(other_process=other_process, runs=edit_runs, turn=turn)
+        rows[f"simulation, first after a unit edit, {label}"] = {
+            "service": edit_runs,
+            "floor": floor_runs,
+        }
+
     rows[f"raw SQL floor of the execution's UPDATE ({applied} random scripts)"] = {
         "service": raw_update_floor(count=applied, repeat=repeat),
         "floor": [],

@@ -15,7 +15,7 @@ binary string (`int4send`), which numpy reads without a Python object per value.
 
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import psycopg
@@ -29,7 +29,12 @@ from harmonie.harmonisation.engine import Population, to_cents
 from harmonie.marking.models import Script
 from harmonie.referential.models import Exam
 from harmonie.referential.scheme import exam_part_leaves
-from harmonie.referential.versions import academy_marks_version
+from harmonie.referential.versions import (
+    CHANGES_KEPT,
+    academy_marks_changes,
+    academy_marks_version,
+    scripts_changed_since,
+)
 from harmonie.scriptfilter import LIST_TABLE, ScriptFilter, script_filter_mask
 from harmonie.scriptfilter.mask import key_ids
 
@@ -120,21 +125,38 @@ def _remember(key: tuple, loaded: LoadedPopulation) -> None:
             _CACHE.popitem(last=False)
 
 
+def _narrow(values: np.ndarray) -> np.ndarray:
+    """4-byte integers where they fit: a third of the time to put in and take out of
+    Redis (60,000 scripts: 10 → 3 ms in, 15 → 5 ms out)."""
+    if values.dtype != np.int64 or not values.size:
+        return values
+    if values.min() < -_INT4_MAX or values.max() > _INT4_MAX:
+        return values
+    return values.astype(np.int32)
+
+
+def _widen(values: np.ndarray) -> np.ndarray:
+    return values.astype(np.int64) if values.dtype == np.int32 else values
+
+
 def _share(key: tuple, loaded: LoadedPopulation) -> None:
     """Put the population's arrays in the shared cache (no names, no resolved keys)."""
     pop = loaded.population
+    arrays = {
+        "ids": loaded.ids,
+        "initial": pop.initial,
+        "delta": pop.delta,
+        "final": pop.final,
+        "numeric": pop.numeric,
+        "is_harmonised": pop.is_harmonised,
+        "locked": pop.locked,
+    }
     cache.set(
         _shared_key(key),
         {
-            "ids": loaded.ids,
-            "initial": pop.initial,
-            "delta": pop.delta,
-            "final": pop.final,
-            "numeric": pop.numeric,
-            "is_harmonised": pop.is_harmonised,
-            "locked": pop.locked,
-            "columns": loaded.columns,
-            "leaves": loaded.leaves,
+            **{name: _narrow(values) for name, values in arrays.items()},
+            "columns": {name: _narrow(values) for name, values in loaded.columns.items()},
+            "leaves": {code: _narrow(values) for code, values in loaded.leaves.items()},
             "part_leaves": loaded.part_leaves,
         },
         _SHARED_SECONDS,
@@ -148,19 +170,19 @@ def _shared(key: tuple, *, exam: Exam) -> LoadedPopulation | None:
     return LoadedPopulation(
         exam=exam,
         academy_id=key[1],
-        ids=data["ids"],
+        ids=_widen(data["ids"]),
         population=Population(
-            initial=data["initial"],
-            delta=data["delta"],
-            final=data["final"],
+            initial=_widen(data["initial"]),
+            delta=_widen(data["delta"]),
+            final=_widen(data["final"]),
             numeric=data["numeric"],
             is_harmonised=data["is_harmonised"],
             locked=data["locked"],
         ),
-        columns=data["columns"],
+        columns={name: _widen(values) for name, values in data["columns"].items()},
         maximum=to_cents(exam.max_mark),
         step=to_cents(exam.step),
-        leaves=data["leaves"],
+        leaves={code: _widen(values) for code, values in data["leaves"].items()},
         part_leaves=data["part_leaves"],
     )
 
@@ -174,10 +196,77 @@ def population_load(*, exam: Exam, academy_id: int) -> LoadedPopulation:
             return _CACHE[key]
     loaded = _shared(key, exam=exam)
     if loaded is None:
-        loaded = _population_query(exam=exam, academy_id=academy_id, last=key[3])
+        loaded = _patched(key=key, exam=exam)
+        if loaded is None:
+            loaded = _population_query(exam=exam, academy_id=academy_id, last=key[3])
         _share(key, loaded)
     _remember(key, loaded)
     return loaded
+
+
+def _kept(key: tuple, *, exam: Exam) -> LoadedPopulation | None:
+    with _CACHE_LOCK:
+        found = _CACHE.get(key)
+    return found if found is not None else _shared(key, exam=exam)
+
+
+def _patched(*, key: tuple, exam: Exam) -> LoadedPopulation | None:
+    """The population of an earlier version, kept here or in the shared cache, with the
+    scripts changed since read again (a unit edit: one script; a batch lock: its
+    scripts), or `None` when no earlier one is kept or a change between is unknown."""
+    exam_id, academy_id, version, last = key
+    current, changes = academy_marks_changes(exam_id=exam_id, academy_id=academy_id)
+    if current != version:
+        return None  # bumped since the key was read: the next load will see it
+    for since in range(version - 1, max(version - CHANGES_KEPT, -1), -1):
+        ids = scripts_changed_since(changes=changes, version=version, since=since)
+        if ids is None:
+            return None
+        base = _kept((exam_id, academy_id, since, last), exam=exam)
+        if base is not None:
+            return _patch(base=base, ids=ids, exam=exam)
+    return None
+
+
+def _patch(*, base: LoadedPopulation, ids: list[int], exam: Exam) -> LoadedPopulation | None:
+    leaves, under = exam_part_leaves(exam_id=exam.pk)
+    if leaves != list(base.leaves) or under != base.part_leaves:
+        return None
+    table = _table(
+        exam=exam, academy_id=base.academy_id, leaves=leaves, last=max(ids, default=0), only=ids
+    )
+    fresh = _loaded_from_table(
+        exam=exam, academy_id=base.academy_id, table=table, leaves=leaves, under=under
+    )
+    positions = np.searchsorted(base.ids, fresh.ids)
+    if len(fresh) != len(ids) or bool(np.any(positions >= len(base))):
+        return None
+    if not bool(np.all(base.ids[positions] == fresh.ids)):
+        return None
+
+    def put(old: np.ndarray, new: np.ndarray) -> np.ndarray:
+        out = old.copy()
+        out[positions] = new
+        return out
+
+    pop, new = base.population, fresh.population
+    return replace(
+        base,
+        exam=exam,
+        population=Population(
+            initial=put(pop.initial, new.initial),
+            delta=put(pop.delta, new.delta),
+            final=put(pop.final, new.final),
+            numeric=put(pop.numeric, new.numeric),
+            is_harmonised=put(pop.is_harmonised, new.is_harmonised),
+            locked=put(pop.locked, new.locked),
+        ),
+        columns={name: put(values, fresh.columns[name]) for name, values in base.columns.items()},
+        leaves={code: put(values, fresh.leaves[code]) for code, values in base.leaves.items()},
+        # Keys resolved stay valid: a change that names a new row (an import) is unknown,
+        # so never patched.
+        resolved=dict(base.resolved),
+    )
 
 
 def population_after_execution(*, loaded: LoadedPopulation, outcome) -> None:
@@ -218,16 +307,29 @@ def population_after_execution(*, loaded: LoadedPopulation, outcome) -> None:
 
 def _population_query(*, exam: Exam, academy_id: int, last: int | None) -> LoadedPopulation:
     leaves, under = exam_part_leaves(exam_id=exam.pk)
-    if connection.vendor == "postgresql" and (last or 0) <= _INT4_MAX:
-        table = _packed_table(exam=exam, academy_id=academy_id, leaves=leaves)
-    else:
-        table = _rows_table(exam=exam, academy_id=academy_id, leaves=leaves)
+    table = _table(exam=exam, academy_id=academy_id, leaves=leaves, last=last)
     return _loaded_from_table(
         exam=exam, academy_id=academy_id, table=table, leaves=leaves, under=under
     )
 
 
-def _packed_table(*, exam: Exam, academy_id: int, leaves: list[str]) -> np.ndarray:
+def _table(
+    *,
+    exam: Exam,
+    academy_id: int,
+    leaves: list[str],
+    last: int | None,
+    only: list[int] | None = None,
+) -> np.ndarray:
+    """The academy's scripts (or those of `only`) as an integer matrix, ordered by id."""
+    if connection.vendor == "postgresql" and (last or 0) <= _INT4_MAX:
+        return _packed_table(exam=exam, academy_id=academy_id, leaves=leaves, only=only)
+    return _rows_table(exam=exam, academy_id=academy_id, leaves=leaves, only=only)
+
+
+def _packed_table(
+    *, exam: Exam, academy_id: int, leaves: list[str], only: list[int] | None = None
+) -> np.ndarray:
     """PostgreSQL: every row's integers as 4-byte big-endian words, aggregated into one
     bytea; numpy reads it as a matrix, sorted by id here (cheaper than ORDER BY in the
     aggregate). Marks in cents (a numeric or float8 cast to int rounds, exact for cents);
@@ -254,8 +356,9 @@ def _packed_table(*, exam: Exam, academy_id: int, leaves: list[str]) -> np.ndarr
     with psycopg.Cursor(connection.connection) as cursor:
         cursor.execute(
             f"SELECT string_agg({packed}, ''::bytea), count(*) FROM {table_name} "  # noqa: S608
-            "WHERE exam_id = %s AND academy_id = %s",
-            [*leaves, exam.pk, academy_id],
+            "WHERE exam_id = %s AND academy_id = %s"
+            + ("" if only is None else " AND id = ANY(%s::bigint[])"),
+            [*leaves, exam.pk, academy_id, *([] if only is None else [only])],
             binary=True,
         )
         data, count = cursor.fetchone()
@@ -273,20 +376,21 @@ def _packed_table(*, exam: Exam, academy_id: int, leaves: list[str]) -> np.ndarr
     return table
 
 
-def _rows_table(*, exam: Exam, academy_id: int, leaves: list[str]) -> np.ndarray:
-    queryset = (
-        academy_scripts(exam=exam, academy_id=academy_id)
-        .order_by("pk")
-        .values_list(
-            "pk",
-            _cents("initial_mark"),
-            Cast(Round(F("delta") * 100), IntegerField()),
-            _cents("final_mark"),
-            Cast(F("is_harmonised"), IntegerField()),
-            Cast(F("locked"), IntegerField()),
-            *(_id(column) for column in _COLUMNS),
-            *(_leaf_cents(code) for code in leaves),
-        )
+def _rows_table(
+    *, exam: Exam, academy_id: int, leaves: list[str], only: list[int] | None = None
+) -> np.ndarray:
+    scripts = academy_scripts(exam=exam, academy_id=academy_id)
+    if only is not None:
+        scripts = scripts.filter(pk__in=only)
+    queryset = scripts.order_by("pk").values_list(
+        "pk",
+        _cents("initial_mark"),
+        Cast(Round(F("delta") * 100), IntegerField()),
+        _cents("final_mark"),
+        Cast(F("is_harmonised"), IntegerField()),
+        Cast(F("locked"), IntegerField()),
+        *(_id(column) for column in _COLUMNS),
+        *(_leaf_cents(code) for code in leaves),
     )
     sql, params = queryset.query.sql_with_params()
     with connection.cursor() as cursor:

@@ -30,8 +30,9 @@ def _batch_set_locked(*, user: User, code: str, locked: bool) -> Batch:
             return batch
         batch.locked = locked
         batch.save(update_fields=["locked"])
+        script_ids = list(Script.objects.filter(batch=batch).values_list("pk", flat=True))
         scripts = Script.objects.filter(batch=batch).update(locked=locked)
-        marks_version_bump(exam_id=exam.pk, academy_ids=[batch.academy_id])
+        marks_version_bump(exam_id=exam.pk, academy_ids=[batch.academy_id], script_ids=script_ids)
         audit_log(
             actor=user,
             action="batch.locked" if locked else "batch.unlocked",

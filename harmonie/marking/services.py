@@ -179,7 +179,7 @@ def script_marking_update(
             annotations=script.annotations,
             initial_mark=script.initial_mark,
         )
-        marks_version_bump(exam_id=exam.pk, academy_ids=[script.academy_id])
+        marks_version_bump(exam_id=exam.pk, academy_ids=[script.academy_id], script_ids=[script.pk])
         audit_log(
             actor=user,
             action="script.marking_updated" if access.mode == MarkingMode.UNIT else "script.graded",

@@ -243,6 +243,9 @@ class AcademyMarksVersion(models.Model):
     exam = models.ForeignKey(Exam, on_delete=models.CASCADE, related_name="+")
     academy = models.ForeignKey(Academy, on_delete=models.CASCADE, related_name="+")
     marks_version = models.PositiveBigIntegerField(default=0)
+    # The scripts each of the last versions changed, by version number as text (`None`
+    # where unknown): see `referential.versions`.
+    recent_changes = models.JSONField(default=dict)
 
     class Meta:
         constraints = [
