@@ -19,9 +19,7 @@ from functools import partial
 
 from django.db import transaction
 from django.utils import timezone
-from django_tasks import TaskResult, TaskResultStatus, task
-from django_tasks.base import Task
-from django_tasks.exceptions import TaskResultDoesNotExist, TaskResultMismatch
+from django_tasks import task
 
 from harmonie.validation import rules
 from harmonie.validation.adapters import (
@@ -33,6 +31,7 @@ from harmonie.validation.adapters import (
 from harmonie.validation.conf import validation_config
 from harmonie.validation.models import DeliveryMessage, MessageState, Validation
 from harmonie.validation.selectors import OPEN_STATES
+from harmonie.validation.task_state import task_alive
 
 logger = logging.getLogger(__name__)
 
@@ -78,7 +77,7 @@ def _supervisor_enqueue(validation_id: int, *, chained: bool = False) -> None:
         )
         if current is None:
             return
-        if not chained and _task_alive(
+        if not chained and task_alive(
             deliveries_supervise_task, current, started_after=timezone.now() - lease
         ):
             return
@@ -216,26 +215,6 @@ def _attempt_failed(*, message_id: int, attempt: int, error: DeliveryError) -> s
     return message.state
 
 
-def _task_status(task: Task, task_id: str) -> TaskResult | None:
-    try:
-        return task.get_result(task_id)
-    except (TaskResultDoesNotExist, TaskResultMismatch, ValueError):
-        return None
-
-
-def _task_alive(task: Task, task_id: str, *, started_after: datetime) -> bool:
-    """Is this task still waiting to run, or running since `started_after`? (Longer, its
-    worker died with it.)"""
-    result = _task_status(task, task_id) if task_id else None
-    if result is None:
-        return False
-    if result.status == TaskResultStatus.READY:
-        return True
-    if result.status == TaskResultStatus.RUNNING:
-        return bool(result.started_at and result.started_at > started_after)
-    return False
-
-
 def deliveries_supervise(*, validation_id: int) -> bool:
     """Hand messages of dead senders to new tasks; True while the validation still delivers.
 
@@ -266,7 +245,7 @@ def deliveries_supervise(*, validation_id: int) -> bool:
     for row in open_messages.filter(state=MessageState.PENDING).values(
         "pk", "task_id", "next_attempt_at"
     ):
-        if row["pk"] in stale or not _task_alive(
+        if row["pk"] in stale or not task_alive(
             message_deliver_task, row["task_id"], started_after=now - lease
         ):
             _message_enqueue(row["pk"], run_after=row["next_attempt_at"])

@@ -12,7 +12,7 @@ import pytest
 from django.db import connection
 from django_tasks_db.models import DBTaskResult
 
-from harmonie.validation import delivery
+from harmonie.validation import delivery, task_state
 from harmonie.validation.delivery import deliveries_supervise, message_deliver
 from harmonie.validation.models import MessageState
 from harmonie.validation.services import validation_execute
@@ -60,16 +60,16 @@ def test_two_senders_at_the_same_instant_schedule_one_round(world, worker, monke
     validation = validation_execute(user=world["coordinator"], exam_code="FRA-ECRIT")
     DBTaskResult.objects.filter(task_path__endswith=".deliveries_supervise_task").delete()
     both_looked = threading.Barrier(2)
-    task_status = delivery._task_status
+    task_result = task_state.task_result
 
     def looked(task, task_id):
         # Both senders read the waiting round before either schedules one, unless the
         # first holds the row until it has scheduled (then the barrier gives up).
         with contextlib.suppress(threading.BrokenBarrierError):
             both_looked.wait(timeout=2)
-        return task_status(task, task_id)
+        return task_result(task, task_id)
 
-    monkeypatch.setattr(delivery, "_task_status", looked)
+    monkeypatch.setattr(task_state, "task_result", looked)
     errors: list[BaseException] = []
 
     def sender() -> None:

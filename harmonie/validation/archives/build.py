@@ -20,9 +20,7 @@ from pathlib import Path
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
-from django_tasks import TaskResult, TaskResultStatus, task
-from django_tasks.base import Task
-from django_tasks.exceptions import TaskResultDoesNotExist, TaskResultMismatch
+from django_tasks import TaskResultStatus, task
 
 from harmonie.referential.models import Exam, School
 from harmonie.validation.archives.content import ZIP_ORDER, archive_filename, entries, zip_writer
@@ -35,6 +33,7 @@ from harmonie.validation.models import (
     Validation,
 )
 from harmonie.validation.selectors import school_scripts
+from harmonie.validation.task_state import task_alive, task_result
 
 logger = logging.getLogger(__name__)
 
@@ -113,7 +112,7 @@ def _round_enqueue(archive_id: int) -> None:
         .values_list("supervisor_task_id", flat=True)
         .first()
     )
-    result = _task_result(school_archive_build_task, waiting) if waiting else None
+    result = task_result(school_archive_build_task, waiting) if waiting else None
     if result is not None and result.status == TaskResultStatus.READY:
         return
     run_after = timezone.now() + timedelta(seconds=validation_config().supervise_every)
@@ -159,7 +158,9 @@ def _parts_orphaned(*, archive_id: int) -> list[int]:
     for part_id, number, state, attempts, lease_until, task_id in waiting:
         if state == PartState.RENDERING and lease_until is not None and lease_until > now:
             continue
-        if state == PartState.PENDING and _task_alive(task_id, started_after=now - _lease()):
+        if state == PartState.PENDING and task_alive(
+            school_archive_part_task, task_id, started_after=now - _lease()
+        ):
             continue
         if attempts >= PART_MAX_ATTEMPTS:
             _archive_failed(archive_id, f"partie {number} : interrompue {attempts} fois")
@@ -173,25 +174,6 @@ def _parts_enqueue(part_ids: list[int]) -> None:
         for part_id in part_ids:
             result = school_archive_part_task.enqueue(part_id)
             SchoolArchivePart.objects.filter(pk=part_id).update(task_id=str(result.id))
-
-
-def _task_result(task: Task, task_id: str) -> TaskResult | None:
-    try:
-        return task.get_result(task_id)
-    except (TaskResultDoesNotExist, TaskResultMismatch, ValueError):
-        return None
-
-
-def _task_alive(task_id: str, *, started_after: datetime) -> bool:
-    """Is the part's task still waiting to run, or running since recently?"""
-    result = _task_result(school_archive_part_task, task_id) if task_id else None
-    if result is None:
-        return False
-    if result.status == TaskResultStatus.READY:
-        return True
-    if result.status == TaskResultStatus.RUNNING:
-        return bool(result.started_at and result.started_at > started_after)
-    return False
 
 
 @dataclass(frozen=True)
