@@ -6,6 +6,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db.models import QuerySet
 
 from harmonie.accounts.models import User
@@ -227,6 +228,10 @@ def locked_only_parse(*, data: Mapping[str, Any]) -> bool:
     return text in _TRUE
 
 
+# How long the values of an academy's lists are kept (a new exam version makes a new key).
+_KNOWN_SECONDS = 3600
+
+
 def script_filter_parse(
     *, data: Mapping[str, Any], exam: Exam, user: User, scripts: QuerySet
 ) -> ScriptFilter:
@@ -292,19 +297,39 @@ def _known_values(
     """
     row = LISTS[key]
     if is_academy_staff(user):
-        model, field = row.known_table()
-        rows = model.objects.filter(**{f"{field}__in": values})
-        if row.known_academy:
-            rows = rows.filter(**{row.known_academy: user.academy_id})
-        if row.known_exam:
-            rows = rows.filter(exam=exam)
-        return set(rows.values_list(field, flat=True).distinct().order_by())
+        # The academy's values, kept under the exam's marks version (an import bumps it):
+        # one cache read per request instead of a query per filtered list. These rows are
+        # never deleted, so a cached value exists; a value not cached (a row added since
+        # by an import that did not touch this exam) is looked up as before.
+        cache_key = f"filter-known:{exam.pk}:{exam.marks_version}:{user.academy_id}:{key}"
+        known = cache.get(cache_key)
+        if known is None:
+            known = _known_rows(user=user, exam=exam, key=key, values=None)
+            cache.set(cache_key, known, _KNOWN_SECONDS)
+        found = set(known.intersection(values))
+        if len(found) < len(set(values)):
+            found |= _known_rows(user=user, exam=exam, key=key, values=set(values) - found)
+        return found
     return set(
         scripts.filter(**{f"{row.lookup}__in": values})
         .values_list(row.lookup, flat=True)
         .distinct()
         .order_by()
     )
+
+
+def _known_rows(*, user: User, exam: Exam, key: str, values: set[str] | None) -> frozenset[str]:
+    """The academy's values of a list (all of them, or those among `values`)."""
+    row = LISTS[key]
+    model, field = row.known_table()
+    rows = (
+        model.objects.all() if values is None else model.objects.filter(**{f"{field}__in": values})
+    )
+    if row.known_academy:
+        rows = rows.filter(**{row.known_academy: user.academy_id})
+    if row.known_exam:
+        rows = rows.filter(exam=exam)
+    return frozenset(rows.values_list(field, flat=True).distinct().order_by())
 
 
 def script_filter_describe(

@@ -364,3 +364,33 @@ def test_described_bounds_are_written_the_french_way(academy_world):
     described = script_filter_describe(script_filter=script_filter)
     assert described == [("Note min.", "8"), ("Note max.", "9,5")]
     assert ("mark_max", "9.5") in script_filter.as_query()
+
+
+def test_known_values_are_read_once_and_a_new_row_is_still_known(
+    academy_world, django_assert_num_queries
+):
+    """R-MASS-4: an academy's values of a list are read once per exam version (then from
+    the cache); a school added since (an import that did not touch this exam) is still
+    known, and another academy's school is still unknown (R-ACC-1)."""
+    from django.core.cache import cache
+
+    from tests.factories import SchoolFactory
+
+    world = academy_world
+    cache.clear()
+    user, exam = world["coordinator"], world["exam"]
+    school = world["scripts"][0].school
+    script_filter_parse(data={"schools": [school.uai]}, exam=exam, user=user)
+    with django_assert_num_queries(0):
+        parsed = scriptfilter.script_filter_parse(
+            data={"schools": [school.uai]}, exam=exam, user=user, scripts=_scope(world)
+        )
+    assert parsed.schools == (school.uai,)
+    added = SchoolFactory(department=school.department)
+    assert script_filter_parse(data={"schools": [added.uai]}, exam=exam, user=user).schools == (
+        added.uai,
+    )
+    with pytest.raises(InvalidInput, match="inconnu"):
+        script_filter_parse(
+            data={"schools": [world["foreign_script"].school.uai]}, exam=exam, user=user
+        )
