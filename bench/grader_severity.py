@@ -181,7 +181,7 @@ def timed(function, repeat: int, *, cold: bool = False) -> tuple[float, float]:
     and the loaded population first (the first request after a change of marks)."""
     from django.core.cache import cache
 
-    from harmonie.harmonisation.population import population_cache_clear
+    from harmonie.marking.population import population_cache_clear
 
     function()
     durations = []
@@ -204,8 +204,8 @@ def worker(scripts: int, graders: int, repeat: int) -> None:
 
     from harmonie.accounts.models import User
     from harmonie.fairness.rules import grader_effects_fit
-    from harmonie.harmonisation.population import population_load
     from harmonie.marking.models import Script
+    from harmonie.marking.population import population_load
     from harmonie.referential.models import Exam
 
     started = time.perf_counter()

@@ -407,7 +407,6 @@ def worker(candidates: int, repeat: int, share: float) -> dict:
     from django.core.cache import cache
 
     from harmonie.accounts.models import User
-    from harmonie.harmonisation.population import population_cache_clear
     from harmonie.harmonisation.selectors import conformity_state, scenario_population
     from harmonie.harmonisation.services import (
         conformity_apply,
@@ -415,6 +414,7 @@ def worker(candidates: int, repeat: int, share: float) -> dict:
         simulation_create,
     )
     from harmonie.marking.models import Batch
+    from harmonie.marking.population import population_cache_clear
     from harmonie.referential.models import Jury, Qualification
 
     user = User.objects.get(username="coord.bench")

@@ -1,7 +1,7 @@
 import pytest
 from django.test import Client
 
-from harmonie.harmonisation.population import population_cache_clear
+from harmonie.marking.population import population_cache_clear
 from tests.factories import PASSWORD, BatchFactory, ExamFactory, ScriptFactory, UserFactory
 
 
@@ -124,7 +124,7 @@ def browser_login(page):
 @pytest.fixture(autouse=True)
 def _fresh_population_cache():
     """Test databases reuse ids after a rollback or a flush: never serve another test's
-    loaded population (harmonie.harmonisation.population keeps them per process)."""
+    loaded population (harmonie.marking.population keeps them per process)."""
     population_cache_clear()
     yield
     population_cache_clear()

@@ -24,8 +24,8 @@ from harmonie.errors import InvalidInput
 from harmonie.fairness.selectors import FINAL, SeverityQuery, grader_severity
 from harmonie.harmonisation.engine import to_cents
 from harmonie.harmonisation.models import Harmonisation, HarmonisationEffect
-from harmonie.harmonisation.population import population_load
 from harmonie.harmonisation.selectors import harmonisation_as_dict
+from harmonie.marking.population import population_load
 from harmonie.referential.models import Academy, Exam
 from harmonie.scriptfilter import ScriptFilter
 from harmonie.statistics.rules import histogram_compute, summary_compute

@@ -15,6 +15,9 @@ from decimal import ROUND_FLOOR, Decimal
 
 import numpy as np
 
+# The arrays and the cents are the marking layer's, which loads them (marking/population.py).
+from harmonie.marking.arrays import Population, from_cents, to_cents
+
 RAISE = "raise"
 LOWER = "lower"
 RESET = "reset"
@@ -30,14 +33,6 @@ NOT_HARMONISED = "not_harmonised"
 MATCHED_EARLIER = "matched_earlier"
 
 
-def to_cents(value: Decimal | int | float) -> int:
-    return int((Decimal(str(value)) * 100).to_integral_value())
-
-
-def from_cents(value: int) -> Decimal:
-    return (Decimal(int(value)) / 100).quantize(Decimal("0.01"))
-
-
 @dataclass(frozen=True)
 class Action:
     type: str
@@ -49,21 +44,6 @@ class Action:
             return 0
         cents = to_cents(self.points)
         return cents if self.type == RAISE else -cents
-
-
-@dataclass
-class Population:
-    """Aligned arrays, one entry per script. Marks in cents; `final` is -1 when no number."""
-
-    initial: np.ndarray
-    delta: np.ndarray
-    final: np.ndarray
-    numeric: np.ndarray
-    is_harmonised: np.ndarray
-    locked: np.ndarray
-
-    def __len__(self) -> int:
-        return int(self.initial.shape[0])
 
 
 def population_from_lists(

@@ -17,11 +17,11 @@ from harmonie.harmonisation.permissions import (
     harmonisation_abilities,
     history_check,
 )
-from harmonie.harmonisation.population import population_load, scenario_mask
 from harmonie.harmonisation.scenarios import ScenarioDraft, action_label, scenarios_parse
 from harmonie.harmonisation.undo import undo_possible
 from harmonie.marking.models import Script
 from harmonie.marking.permissions import scripts_in_scope
+from harmonie.marking.population import population_load, scenario_mask
 from harmonie.referential.models import Exam
 from harmonie.scriptfilter import script_filter_describe, script_filter_parse
 

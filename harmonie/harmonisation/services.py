@@ -16,7 +16,6 @@ from harmonie.harmonisation.conformity import conformity_spread
 from harmonie.harmonisation.engine import RESET
 from harmonie.harmonisation.models import REASON_CODES, Harmonisation, Scenario, Simulation
 from harmonie.harmonisation.permissions import exam_for_mass_harmonisation, undo_check
-from harmonie.harmonisation.population import population_after_execution, population_load
 from harmonie.harmonisation.scenarios import (
     ParsedScenario,
     ScenarioDraft,
@@ -33,6 +32,7 @@ from harmonie.harmonisation.undo import (
     undoable_check,
 )
 from harmonie.harmonisation.writers import effects_write, final_marks_write, scripts_write
+from harmonie.marking.population import population_after_execution, population_load
 from harmonie.referential.models import Exam
 from harmonie.referential.versions import academy_marks_version, marks_version_bump
 

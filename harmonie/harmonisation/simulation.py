@@ -17,10 +17,10 @@ from harmonie.harmonisation.engine import (
     threshold_crossings,
     to_cents,
 )
-from harmonie.harmonisation.population import LoadedPopulation, filter_mask, scenario_mask
 from harmonie.harmonisation.scenarios import ParsedScenario
 from harmonie.marking.models import Script
 from harmonie.marking.permissions import scripts_in_scope
+from harmonie.marking.population import LoadedPopulation, filter_mask, scenario_mask
 from harmonie.referential.models import Exam
 from harmonie.scriptfilter import ScriptFilter, script_filter_parse
 

@@ -13,8 +13,8 @@ from harmonie.accounts.models import User
 from harmonie.errors import Conflict
 from harmonie.harmonisation.engine import RESET
 from harmonie.harmonisation.models import Harmonisation, HarmonisationEffect
-from harmonie.harmonisation.population import LoadedPopulation
 from harmonie.harmonisation.scenarios import ParsedScenario, scenarios_parse
+from harmonie.marking.population import LoadedPopulation
 from harmonie.referential.models import Exam
 
 

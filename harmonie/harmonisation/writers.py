@@ -15,9 +15,9 @@ from django.db.models.functions import Greatest, Least, Now
 
 from harmonie.harmonisation.engine import RESET, from_cents
 from harmonie.harmonisation.models import Harmonisation, HarmonisationEffect
-from harmonie.harmonisation.population import LoadedPopulation
 from harmonie.harmonisation.scenarios import ParsedScenario
 from harmonie.marking.models import Script
+from harmonie.marking.population import LoadedPopulation
 
 _MARK = DecimalField(max_digits=6, decimal_places=2)
 _CHUNK = 20000

@@ -12,10 +12,10 @@ import pytest
 from django.core.cache import cache
 from django.db import connection
 
-from harmonie.harmonisation import population as sources
-from harmonie.harmonisation.population import population_cache_clear, population_load
 from harmonie.harmonisation.services import harmonisation_execute, simulation_create
+from harmonie.marking import population as sources
 from harmonie.marking.models import Script
+from harmonie.marking.population import population_cache_clear, population_load
 from harmonie.referential.scheme import exam_part_leaves
 from harmonie.referential.versions import marks_version_bump
 from tests.factories import BatchFactory, ScriptFactory

@@ -12,9 +12,9 @@ from django.test.utils import CaptureQueriesContext
 from openpyxl import load_workbook
 
 from harmonie.explanation.exports import EXPLANATION_HEADER, HEADERS
-from harmonie.harmonisation.population import population_cache_clear
 from harmonie.harmonisation.services import harmonisation_execute, simulation_create
 from harmonie.marking.models import Script
+from harmonie.marking.population import population_cache_clear
 from harmonie.marking.services import script_marking_update
 from tests.conftest import login_client
 from tests.factories import ScriptFactory, UserFactory

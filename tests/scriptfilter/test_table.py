@@ -10,8 +10,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from harmonie.harmonisation.population import _COLUMNS, filter_mask, population_load
 from harmonie.marking.models import Script
+from harmonie.marking.population import _COLUMNS, filter_mask, population_load
 from harmonie.referential.models import ExamKind, Subject
 from harmonie.scriptfilter import (
     FILTER_KEYS,

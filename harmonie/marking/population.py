@@ -25,7 +25,7 @@ from django.db.models import DecimalField, F, IntegerField, Max, Value
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast, Coalesce, Round
 
-from harmonie.harmonisation.engine import Population, to_cents
+from harmonie.marking.arrays import Population, to_cents
 from harmonie.marking.models import Script
 from harmonie.referential.models import Exam
 from harmonie.referential.scheme import exam_part_leaves
