@@ -20,7 +20,7 @@ from pathlib import Path
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
-from django_tasks import TaskResultStatus, task
+from django_tasks import TaskContext, task
 
 from harmonie.referential.models import Exam, School
 from harmonie.validation.archives.content import ZIP_ORDER, archive_filename, entries, zip_writer
@@ -33,7 +33,7 @@ from harmonie.validation.models import (
     Validation,
 )
 from harmonie.validation.selectors import school_scripts
-from harmonie.validation.task_state import task_alive, task_result
+from harmonie.validation.task_state import task_alive
 
 logger = logging.getLogger(__name__)
 
@@ -41,10 +41,11 @@ PART_MAX_ATTEMPTS = 3
 _COPY_BUFFER = 1 << 20
 
 
-@task(queue_name="zips")
-def school_archive_build_task(archive_id: int) -> str:
-    """A round of the build (`tasks` lists it): it takes the id and re-reads the archive."""
-    return school_archive_build(archive_id=archive_id)
+@task(queue_name="zips", takes_context=True)
+def school_archive_build_task(context: TaskContext, archive_id: int) -> str:
+    """A round of the build (`tasks` lists it): it takes the id and re-reads the archive;
+    its own task id tells it whether it is the round the archive's chain waits for."""
+    return school_archive_build(archive_id=archive_id, round_id=str(context.task_result.id))
 
 
 @task(queue_name="zips")
@@ -89,14 +90,15 @@ def _archive_get(archive_id: int) -> SchoolArchive | None:
     )
 
 
-def school_archive_build(*, archive_id: int) -> str:
+def school_archive_build(*, archive_id: int, round_id: str = "") -> str:
     """One round: plan the parts once, hand orphaned parts to new tasks, render one of them,
-    assemble once every part is done. Returns the archive's state afterwards."""
+    assemble once every part is done. Returns the archive's state afterwards. `round_id`:
+    the round's task, when a worker runs it."""
     state = SchoolArchive.objects.filter(pk=archive_id).values_list("state", flat=True).first()
     if state != ArchiveState.BUILDING:
         return state or "missing"
     # The next round is enqueued first: whatever kills this one, the build goes on.
-    _round_enqueue(archive_id)
+    _round_enqueue(archive_id, round_id=round_id)
     _archive_plan(archive_id=archive_id)
     orphans = _parts_orphaned(archive_id=archive_id)
     _parts_enqueue(orphans[1:])
@@ -105,19 +107,31 @@ def school_archive_build(*, archive_id: int) -> str:
     return _archive_assemble(archive_id=archive_id)
 
 
-def _round_enqueue(archive_id: int) -> None:
-    """The next round in `supervise_every` seconds, unless one is already waiting."""
-    waiting = (
-        SchoolArchive.objects.filter(pk=archive_id)
-        .values_list("supervisor_task_id", flat=True)
-        .first()
-    )
-    result = task_result(school_archive_build_task, waiting) if waiting else None
-    if result is not None and result.status == TaskResultStatus.READY:
-        return
-    run_after = timezone.now() + timedelta(seconds=validation_config().supervise_every)
-    result = school_archive_build_task.using(run_after=run_after).enqueue(archive_id)
-    SchoolArchive.objects.filter(pk=archive_id).update(supervisor_task_id=str(result.id))
+def _round_enqueue(archive_id: int, *, round_id: str = "") -> None:
+    """Schedule the next round in `supervise_every` seconds. The round recorded on the
+    archive schedules its successor; any other (the school's request's, a late one) only
+    when none is coming: waiting, or running for less than a lease (it schedules the next).
+
+    Under the archive's row lock, as delivery's supervisor: two rounds ending at the same
+    instant, or the request's round beside the recorded one, leave one chain of rounds.
+    """
+    with transaction.atomic():
+        recorded = (
+            SchoolArchive.objects.select_for_update()
+            .filter(pk=archive_id)
+            .values_list("supervisor_task_id", flat=True)
+            .first()
+        )
+        if recorded is None:
+            return
+        chained = bool(round_id) and recorded == round_id
+        if not chained and task_alive(
+            school_archive_build_task, recorded, started_after=timezone.now() - _lease()
+        ):
+            return
+        run_after = timezone.now() + timedelta(seconds=validation_config().supervise_every)
+        result = school_archive_build_task.using(run_after=run_after).enqueue(archive_id)
+        SchoolArchive.objects.filter(pk=archive_id).update(supervisor_task_id=str(result.id))
 
 
 def _archive_plan(*, archive_id: int) -> None:
