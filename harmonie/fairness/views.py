@@ -22,10 +22,10 @@ from harmonie.fairness.selectors import (
     severity_query_parse,
 )
 from harmonie.harmonisation.forms import draft_encode
-from harmonie.marking.permissions import scripts_in_scope
+from harmonie.marking.options import scope_filter_options
 from harmonie.pages import domain_refusals
 from harmonie.referential.selectors import exam_scheme
-from harmonie.scriptfilter import LIST_KEYS, ScriptFilter, filter_options
+from harmonie.scriptfilter import LIST_KEYS, ScriptFilter
 from harmonie.statistics.views import FILTER_LABELS
 
 
@@ -40,10 +40,9 @@ def _parts(exam: Any) -> list[tuple[str, str]]:
 
 
 def _filter_fields(*, request: HttpRequest, exam: Any, query: SeverityQuery) -> list[dict]:
-    options = filter_options(
+    options = scope_filter_options(
         user=request.user,
         exam=exam,
-        scripts=scripts_in_scope(user=request.user, exam=exam),
         script_filter=query.script_filter,
         locked_only=query.locked_only,
         keys=LIST_KEYS,

@@ -14,6 +14,7 @@ from harmonie.accounts.models import User
 from harmonie.errors import InvalidInput
 from harmonie.harmonisation.models import REASON_CODES
 from harmonie.harmonisation.scenarios import scenario_filter_keys
+from harmonie.marking.options import scope_filter_options
 from harmonie.marking.permissions import scripts_in_scope
 from harmonie.referential.models import Exam, Part
 from harmonie.scriptfilter import (
@@ -21,7 +22,6 @@ from harmonie.scriptfilter import (
     LISTS,
     MARK_KEYS,
     ScriptFilter,
-    filter_options,
     script_filter_parse,
 )
 
@@ -95,10 +95,9 @@ def scenario_context(*, user: User, exam: Exam, scenario: dict, index: int) -> d
     except InvalidInput:
         parsed = ScriptFilter()
     shown = BLOCKS_MARKED if exam.is_marked else BLOCKS_HARMONISATION_ONLY
-    options = filter_options(
+    options = scope_filter_options(
         user=user,
         exam=exam,
-        scripts=scripts,
         script_filter=parsed,
         keys=tuple(k for _, keys in shown for k in keys),
     )
@@ -136,10 +135,9 @@ def exam_parts(*, exam: Exam) -> list[dict]:
 
 
 def display_options(*, user: User, exam: Exam) -> list[dict]:
-    options = filter_options(
+    options = scope_filter_options(
         user=user,
         exam=exam,
-        scripts=scripts_in_scope(user=user, exam=exam),
         script_filter=ScriptFilter(),
         keys=DISPLAY_KEYS,
     )

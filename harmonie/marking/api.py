@@ -8,6 +8,7 @@ from django.http import HttpRequest
 from ninja import Query, Router
 
 from harmonie.marking.exams import exam_summaries
+from harmonie.marking.options import scope_filter_options
 from harmonie.marking.permissions import (
     MarkingMode,
     exam_for_script_filter,
@@ -21,7 +22,7 @@ from harmonie.marking.services import script_marking_update
 from harmonie.referential.permissions import exam_get_for_user
 from harmonie.referential.selectors import exam_scheme
 from harmonie.schemas import AnswerSchema, query_unknown_refuse
-from harmonie.scriptfilter import filter_options, script_filter_parse
+from harmonie.scriptfilter import script_filter_parse
 
 router = Router(tags=["harmonisation unitaire"])
 
@@ -114,10 +115,9 @@ def filter_options_get(request: HttpRequest, exam: str, filters: Query[FilterOpt
     script_filter = script_filter_parse(
         data=filters.data(), exam=exam_obj, user=user, scripts=scripts
     )
-    return filter_options(
+    return scope_filter_options(
         user=user,
         exam=exam_obj,
-        scripts=scripts,
         script_filter=script_filter,
         locked_only=bool(filters.locked_only),
     )

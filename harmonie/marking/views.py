@@ -17,12 +17,12 @@ from django.views.decorators.http import require_GET, require_POST
 
 from harmonie.errors import InvalidInput
 from harmonie.marking.batches import batch_lock
+from harmonie.marking.options import scope_filter_options
 from harmonie.marking.pages import page_image, width_choose
 from harmonie.marking.permissions import (
     MarkingMode,
     grader_pages_check,
     script_get_for_user,
-    scripts_in_scope,
     unit_scripts,
 )
 from harmonie.marking.selectors import (
@@ -41,7 +41,6 @@ from harmonie.pages import domain_refusals
 from harmonie.referential.permissions import exam_get_for_user
 from harmonie.scriptfilter import (
     ScriptFilter,
-    filter_options,
     script_filter_describe,
 )
 
@@ -182,10 +181,9 @@ def script_list_page(request: HttpRequest, exam_code: str) -> HttpResponse:
         options = (
             {}
             if table_only
-            else filter_options(
+            else scope_filter_options(
                 user=request.user,
                 exam=exam,
-                scripts=scripts_in_scope(user=request.user, exam=exam),
                 script_filter=script_filter,
                 locked_only=True,
                 keys=PAGE_FILTER_KEYS,

@@ -3,9 +3,11 @@ computed from a user's scripts of an exam."""
 
 import hashlib
 import json
+from collections.abc import Callable
 from typing import Any
 
 from django.core.cache import cache
+from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.db.models import Count, QuerySet
 
@@ -34,6 +36,11 @@ def cache_key(*parts: Any) -> str:
     return f"{parts[0]}:" + hashlib.sha256(text.encode()).hexdigest()
 
 
+# Counts per key of the scripts each filter keeps (locked ones only when asked), the same
+# as `_option_counts` over the scope: a caller that holds the scope's arrays passes one.
+Counter = Callable[[dict[str, ScriptFilter], bool], dict[str, dict[int, int]]]
+
+
 def filter_options(
     *,
     user: User,
@@ -42,13 +49,15 @@ def filter_options(
     script_filter: ScriptFilter,
     locked_only: bool = False,
     keys: tuple[str, ...] = LIST_KEYS,
+    counter: Counter | None = None,
 ) -> dict[str, list[dict]]:
     """Linked choices (R-MASS-5): per list key, the values present among the user's scripts
     of the exam (`scripts`, the caller's scope queryset) that match every OTHER key of the
     filter, with their count.
 
     `locked_only` restricts to scripts of locked batches (the unit-harmonisation list);
-    `keys` names the lists wanted (a page asks only for those it shows).
+    `keys` names the lists wanted (a page asks only for those it shows); `counter`, when
+    given, counts instead of the database (the caller's arrays of the same scope).
     Each key's counts are cached under the academy's marks version and the filter of the
     OTHER keys, the only inputs they depend on: picking a school leaves the schools'
     counts cached, and every service that changes a mark or a lock state bumps the
@@ -69,7 +78,12 @@ def filter_options(
     missing = [key for key in keys if key not in options]
     if missing:
         counts = _counts_cached(
-            scripts=scripts, head=head, others=others, keys=missing, locked_only=locked_only
+            scripts=scripts,
+            head=head,
+            others=others,
+            keys=missing,
+            locked_only=locked_only,
+            counter=counter,
         )
         for key in missing:
             labels = _option_labels_cached(
@@ -92,6 +106,7 @@ def _counts_cached(
     others: dict[str, ScriptFilter],
     keys: list[str],
     locked_only: bool,
+    counter: Counter | None = None,
 ) -> dict[str, dict[int, int]]:
     """Scripts per related row id for each of `keys`, under the academy's version only:
     a change of another academy's marks (the exam's version) leaves them counted."""
@@ -102,15 +117,18 @@ def _counts_cached(
     counts = {key: found[cache_keys[key]] for key in keys if cache_keys[key] in found}
     missing = [key for key in keys if key not in counts]
     if missing:
-        base = scripts.filter(locked=True) if locked_only else scripts
-        sharing: dict[ScriptFilter, list[str]] = {}
-        for key in missing:
-            sharing.setdefault(others[key], []).append(key)
         computed: dict[str, dict[int, int]] = {}
-        for other_filter, group in sharing.items():
-            computed.update(
-                _option_counts(scripts_filter(scripts=base, script_filter=other_filter), group)
-            )
+        if counter is not None:
+            computed = counter({key: others[key] for key in missing}, locked_only)
+        else:
+            base = scripts.filter(locked=True) if locked_only else scripts
+            sharing: dict[ScriptFilter, list[str]] = {}
+            for key in missing:
+                sharing.setdefault(others[key], []).append(key)
+            for other_filter, group in sharing.items():
+                computed.update(
+                    _option_counts(scripts_filter(scripts=base, script_filter=other_filter), group)
+                )
         cache.set_many({cache_keys[key]: computed[key] for key in missing}, timeout=3600)
         counts.update(computed)
     return counts
@@ -130,7 +148,10 @@ def _option_counts(scripts: QuerySet, keys: list[str]) -> dict[str, dict[int, in
             )
             for key, column in zip(keys, columns, strict=True)
         }
-    inner, params = scripts.values_list(*columns).order_by().query.sql_with_params()
+    try:
+        inner, params = scripts.values_list(*columns).order_by().query.sql_with_params()
+    except EmptyResultSet:  # a filter Django knows to match nothing (an unknown part)
+        return {key: {} for key in keys}
     selected = ", ".join(f"s.{column}" for column in columns)
     sets = ", ".join(f"(s.{column})" for column in columns)
     # Constant column names around Django's own compiled query; values stay in `params`.

@@ -9,12 +9,12 @@ from django.shortcuts import render
 from django.urls import NoReverseMatch, reverse
 
 from harmonie.errors import InvalidInput
-from harmonie.marking.permissions import scripts_in_scope
+from harmonie.marking.options import scope_filter_options
 from harmonie.pages import domain_refusals
 from harmonie.referential.models import Exam
 from harmonie.referential.permissions import exam_abilities
 from harmonie.referential.selectors import exam_scheme
-from harmonie.scriptfilter import LISTS, ScriptFilter, filter_options, script_filter_describe
+from harmonie.scriptfilter import LISTS, ScriptFilter, script_filter_describe
 from harmonie.statistics.exports import (
     FORMATS,
     TABLES,
@@ -136,10 +136,9 @@ def exam_statistics_page(request: HttpRequest, exam: str) -> HttpResponse:
             user=request.user, exam=exam_obj, script_filter=script_filter, locked_only=locked_only
         )
     )
-    options = filter_options(
+    options = scope_filter_options(
         user=request.user,
         exam=exam_obj,
-        scripts=scripts_in_scope(user=request.user, exam=exam_obj),
         script_filter=script_filter,
         locked_only=locked_only,
     )

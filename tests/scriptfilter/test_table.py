@@ -202,3 +202,25 @@ def test_mask_of_an_empty_filter_is_everyone(population):
     assert filter_mask(loaded=loaded, script_filter=ScriptFilter()).all()
     assert np.array_equal(np.sort(loaded.ids), loaded.ids)
     assert set(LISTS) == {row.name for row in LIST_TABLE}
+
+
+@settings(
+    max_examples=100,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(data=st.data())
+def test_linked_choices_counted_from_the_arrays_equal_the_database(population, data):
+    """R-MASS-5 (issue 16): the linked choices counted from the academy's arrays are the
+    database's counts, per key, for any filter, over all scripts or the locked ones."""
+    from harmonie.marking.options import population_counter
+    from harmonie.scriptfilter.options import _option_counts
+
+    script_filter = data.draw(_filters(population["values"]))
+    locked_only = data.draw(st.booleans())
+    counter = population_counter(exam=population["exam"], academy_id=population["academy"].pk)
+    keys = [row.name for row in LIST_TABLE]
+    counted = counter({key: script_filter for key in keys}, locked_only)
+    base = population["scripts"].filter(locked=True) if locked_only else population["scripts"]
+    expected = _option_counts(scripts_filter(scripts=base, script_filter=script_filter), keys)
+    assert counted == expected
