@@ -1,8 +1,11 @@
-"""Statistics of an exam's marks over the user's scripts (R-MASS-13), aggregated in SQL.
+"""Statistics of an exam's marks over the user's scripts (R-MASS-13).
 
-The histogram and the global summary come from one `GROUP BY final_mark` (at most a few
+The histogram and the global summary come from the scripts per final mark (at most a few
 thousand distinct marks, whatever the number of scripts); the means by school,
-qualification and grader from one `GROUP BY` each with count, sum and sum of squares.
+qualification and grader from count, sum and sum of squares per group. For academy staff
+these are counted from the academy's arrays (`marking/population.py`, the population
+the simulations use), in exact integers of cents; for other scopes in SQL, one
+`GROUP BY` (GROUPING SETS on PostgreSQL).
 """
 
 from collections.abc import Callable, Mapping
@@ -10,13 +13,17 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+import numpy as np
 from django.core.cache import cache
+from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.db.models import Count, F, QuerySet, Sum
 
 from harmonie.accounts.models import User
+from harmonie.accounts.permissions import is_academy_staff
 from harmonie.marking.models import Script
 from harmonie.marking.permissions import scripts_in_scope
+from harmonie.marking.population import LoadedPopulation, filter_mask, population_load
 from harmonie.referential.models import Exam, Qualification, School
 from harmonie.scriptfilter import (
     LOCKED_ONLY_KEY,
@@ -156,11 +163,14 @@ def aggregates_per_table(scripts: QuerySet[Script]) -> Aggregates:
 def aggregates_grouping_sets(scripts: QuerySet[Script]) -> Aggregates:
     """The same in one scan with PostgreSQL's GROUPING SETS (4 times fewer scans of the
     scripts than one query per table; see bench/statistics_endpoint.py)."""
-    inner, params = (
-        scripts.values_list("final_mark", "special_mark", *GROUP_COLUMNS)
-        .order_by()
-        .query.sql_with_params()
-    )
+    try:
+        inner, params = (
+            scripts.values_list("final_mark", "special_mark", *GROUP_COLUMNS)
+            .order_by()
+            .query.sql_with_params()
+        )
+    except EmptyResultSet:  # a filter Django knows to match nothing
+        return _aggregates_build([], {column: [] for column in GROUP_COLUMNS})
     columns = ", ".join(f"s.{column}" for column in GROUP_COLUMNS)
     sets = ", ".join(f"(s.{column})" for column in GROUP_COLUMNS)
     # Built from constant column names around Django's own compiled query; values stay
@@ -194,6 +204,67 @@ def aggregates_grouping_sets(scripts: QuerySet[Script]) -> Aggregates:
             if grouped and keys[position] is not None and n_numeric:
                 groups[column].append((keys[position], n_numeric, total, squares))
     return _aggregates_build(by_mark, groups)
+
+
+def aggregates_from_population(*, loaded: LoadedPopulation, mask: np.ndarray) -> Aggregates:
+    """The same from the academy's arrays: marks in cents, sums in exact integers; only
+    the special marks' codes, which the arrays do not hold, are read for the scripts
+    without a number (a few per hundred)."""
+    final = loaded.population.final
+    numeric = mask & (final >= 0)
+    marks = final[numeric]
+    values, numbers = np.unique(marks, return_counts=True)
+    by_mark: list[tuple[Decimal | None, str | None, int]] = [
+        (Decimal(int(value)) / 100, None, int(n))
+        for value, n in zip(values.tolist(), numbers.tolist(), strict=True)
+    ]
+    without = loaded.ids[mask & (final < 0)]
+    if without.size:
+        by_mark.extend((None, code, n) for code, n in _special_marks(ids=without.tolist()))
+    groups: dict[str, Moments] = {}
+    squares_of = marks * marks
+    for column in GROUP_COLUMNS:
+        keys = loaded.columns[column][numeric]
+        present = keys >= 0
+        ids, inverse, counts = np.unique(keys[present], return_inverse=True, return_counts=True)
+        # Integer sums (np.add.at): cents of 600,000 scripts stay far below 2**63.
+        totals = np.zeros(ids.size, dtype=np.int64)
+        squares = np.zeros(ids.size, dtype=np.int64)
+        np.add.at(totals, inverse, marks[present])
+        np.add.at(squares, inverse, squares_of[present])
+        groups[column] = [
+            (int(key), int(n), Decimal(int(total)) / 100, Decimal(int(square)) / 10000)
+            for key, n, total, square in zip(
+                ids.tolist(), counts.tolist(), totals.tolist(), squares.tolist(), strict=True
+            )
+        ]
+    return _aggregates_build(by_mark, groups)
+
+
+def _special_marks(*, ids: list[int]) -> list[tuple[str | None, int]]:
+    """Scripts per special mark (None: not marked yet) among `ids`: one query with the ids
+    as an array on PostgreSQL (a long `IN` list costs more to compile than to run)."""
+    table = Script._meta.db_table
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT special_mark, COUNT(*) FROM {table} "  # noqa: S608 (the model's own table)
+                "WHERE id = ANY(%s) GROUP BY special_mark",
+                [ids],
+            )
+            return list(cursor.fetchall())
+    found: dict[str | None, int] = {}
+    for start in range(0, len(ids), 500):
+        rows = (
+            Script.objects.filter(pk__in=ids[start : start + 500])
+            .values("special_mark")
+            .annotate(n=Count("pk"))
+            .values_list("special_mark", "n")
+            .order_by()
+        )
+        for code, n in rows:
+            found[code] = found.get(code, 0) + n
+    return list(found.items())
 
 
 def _aggregates_build(
@@ -283,13 +354,20 @@ def exam_statistics(
 def _statistics_compute(
     *, user: User, exam: Exam, script_filter: ScriptFilter, locked_only: bool
 ) -> dict[str, Any]:
-    scripts = statistics_scripts(
-        user=user, exam=exam, script_filter=script_filter, locked_only=locked_only
-    )
-    if connection.vendor == "postgresql":
-        aggregates = aggregates_grouping_sets(scripts)
+    if is_academy_staff(user) and user.academy_id is not None:
+        loaded = population_load(exam=exam, academy_id=user.academy_id)
+        mask = filter_mask(loaded=loaded, script_filter=script_filter)
+        if locked_only:
+            mask &= loaded.population.locked
+        aggregates = aggregates_from_population(loaded=loaded, mask=mask)
     else:
-        aggregates = aggregates_per_table(scripts)
+        scripts = statistics_scripts(
+            user=user, exam=exam, script_filter=script_filter, locked_only=locked_only
+        )
+        if connection.vendor == "postgresql":
+            aggregates = aggregates_grouping_sets(scripts)
+        else:
+            aggregates = aggregates_per_table(scripts)
     values = [float(value) for value, _ in aggregates.by_value]
     counts = [n for _, n in aggregates.by_value]
     return dict(

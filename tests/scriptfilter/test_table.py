@@ -224,3 +224,47 @@ def test_linked_choices_counted_from_the_arrays_equal_the_database(population, d
     base = population["scripts"].filter(locked=True) if locked_only else population["scripts"]
     expected = _option_counts(scripts_filter(scripts=base, script_filter=script_filter), keys)
     assert counted == expected
+
+
+def _aggregates_normalised(aggregates) -> tuple:
+    return (
+        sorted(aggregates.by_value),
+        sorted(aggregates.special_marks),
+        aggregates.unmarked,
+        {column: sorted(rows) for column, rows in aggregates.groups.items()},
+    )
+
+
+@settings(
+    max_examples=100,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(data=st.data())
+def test_statistics_from_the_arrays_equal_the_database(population, data):
+    """R-MASS-13 (issue 16): the statistics' aggregates counted from the academy's arrays
+    (marks per value, special marks, unmarked, count/sum/squares per school,
+    qualification and grader) are the database's, for any filter, all or locked scripts."""
+    from django.db import connection
+
+    from harmonie.statistics.selectors import (
+        aggregates_from_population,
+        aggregates_grouping_sets,
+        aggregates_per_table,
+    )
+
+    script_filter = data.draw(_filters(population["values"]))
+    locked_only = data.draw(st.booleans())
+    loaded = population_load(exam=population["exam"], academy_id=population["academy"].pk)
+    mask = filter_mask(loaded=loaded, script_filter=script_filter)
+    if locked_only:
+        mask &= loaded.population.locked
+    base = population["scripts"].filter(locked=True) if locked_only else population["scripts"]
+    scripts = scripts_filter(scripts=base, script_filter=script_filter)
+    assert _aggregates_normalised(
+        aggregates_from_population(loaded=loaded, mask=mask)
+    ) == _aggregates_normalised(aggregates_per_table(scripts))
+    if connection.vendor == "postgresql":
+        assert _aggregates_normalised(
+            aggregates_from_population(loaded=loaded, mask=mask)
+        ) == _aggregates_normalised(aggregates_grouping_sets(scripts))
