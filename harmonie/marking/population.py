@@ -72,6 +72,19 @@ class LoadedPopulation:
     def __len__(self) -> int:
         return int(self.ids.shape[0])
 
+    def script_arrays(self) -> dict[str, np.ndarray]:
+        """The ids and the script's own columns, by name (not the lists' ids nor leaves)."""
+        pop = self.population
+        return {
+            "ids": self.ids,
+            "initial": pop.initial,
+            "delta": pop.delta,
+            "final": pop.final,
+            "numeric": pop.numeric,
+            "is_harmonised": pop.is_harmonised,
+            "locked": pop.locked,
+        }
+
 
 def academy_scripts(*, exam: Exam, academy_id: int):
     return Script.objects.filter(exam=exam, academy_id=academy_id)
@@ -141,16 +154,7 @@ def _widen(values: np.ndarray) -> np.ndarray:
 
 def _share(key: tuple, loaded: LoadedPopulation) -> None:
     """Put the population's arrays in the shared cache (no names, no resolved keys)."""
-    pop = loaded.population
-    arrays = {
-        "ids": loaded.ids,
-        "initial": pop.initial,
-        "delta": pop.delta,
-        "final": pop.final,
-        "numeric": pop.numeric,
-        "is_harmonised": pop.is_harmonised,
-        "locked": pop.locked,
-    }
+    arrays = loaded.script_arrays()
     cache.set(
         _shared_key(key),
         {

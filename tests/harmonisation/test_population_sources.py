@@ -29,16 +29,7 @@ SCENARIOS = [
 
 
 def _arrays(loaded) -> dict[str, np.ndarray]:
-    pop = loaded.population
-    arrays = {
-        "ids": loaded.ids,
-        "initial": pop.initial,
-        "delta": pop.delta,
-        "final": pop.final,
-        "numeric": pop.numeric,
-        "is_harmonised": pop.is_harmonised,
-        "locked": pop.locked,
-    }
+    arrays = loaded.script_arrays()
     arrays.update({f"column {name}": values for name, values in loaded.columns.items()})
     arrays.update({f"leaf {code}": values for code, values in loaded.leaves.items()})
     return arrays
