@@ -5,8 +5,9 @@ Every page and endpoint that shows the lists asks here. Academy staff see their 
 scripts of the exam, which is exactly the population `marking/population.py` keeps in
 memory (and in the shared cache) per marks version: counting a new filter's choices there
 costs a few numpy passes instead of grouping the scripts again in PostgreSQL. The counts
-are the database's own (`tests/scriptfilter/test_table.py` checks them equal); other
-scopes (a school, a grader) are counted by the database as before.
+are the database's own (`tests/scriptfilter/test_table.py` checks them equal); when the
+arrays are kept nowhere (after an import), and for other scopes (a school, a grader), the
+database counts as before.
 """
 
 import numpy as np
@@ -14,7 +15,7 @@ import numpy as np
 from harmonie.accounts.models import User
 from harmonie.accounts.permissions import is_academy_staff
 from harmonie.marking.permissions import scripts_in_scope
-from harmonie.marking.population import LoadedPopulation, filter_mask, population_load
+from harmonie.marking.population import LoadedPopulation, filter_mask, population_kept
 from harmonie.referential.models import Exam
 from harmonie.scriptfilter import LIST_KEYS, LISTS, ScriptFilter, filter_options
 from harmonie.scriptfilter.options import Counter
@@ -46,10 +47,15 @@ def scope_filter_options(
 
 def population_counter(*, exam: Exam, academy_id: int) -> Counter:
     """Counts per related row id of each key, among the academy's scripts (locked ones
-    only when asked) that its filter keeps; the population is loaded on first use."""
+    only when asked) that its filter keeps; None when the academy's arrays are kept
+    nowhere (the database counts faster than a first read of them)."""
 
-    def count(filters: dict[str, ScriptFilter], locked_only: bool) -> dict[str, dict[int, int]]:
-        loaded = population_load(exam=exam, academy_id=academy_id)
+    def count(
+        filters: dict[str, ScriptFilter], locked_only: bool
+    ) -> dict[str, dict[int, int]] | None:
+        loaded = population_kept(exam=exam, academy_id=academy_id)
+        if loaded is None:
+            return None
         masks: dict[ScriptFilter, np.ndarray] = {}
         counts: dict[str, dict[int, int]] = {}
         for key, other in filters.items():

@@ -193,6 +193,20 @@ def _shared(key: tuple, *, exam: Exam) -> LoadedPopulation | None:
 
 def population_load(*, exam: Exam, academy_id: int) -> LoadedPopulation:
     """Every script of the academy for the exam, as aligned arrays (ordered by id)."""
+    loaded = _population(exam=exam, academy_id=academy_id, read=True)
+    assert loaded is not None  # read=True always gives one
+    return loaded
+
+
+def population_kept(*, exam: Exam, academy_id: int) -> LoadedPopulation | None:
+    """The same when it costs no read of every script: kept in this process or the shared
+    cache, or an earlier version kept with only its changed scripts to read; else None.
+    For the answers that a database query gives as fast as a first read (statistics,
+    linked choices): 2.6 s to read 600,000 scripts against under a second to count them."""
+    return _population(exam=exam, academy_id=academy_id, read=False)
+
+
+def _population(*, exam: Exam, academy_id: int, read: bool) -> LoadedPopulation | None:
     key = _population_key(exam=exam, academy_id=academy_id)
     with _CACHE_LOCK:
         if key in _CACHE:
@@ -202,6 +216,8 @@ def population_load(*, exam: Exam, academy_id: int) -> LoadedPopulation:
     if loaded is None:
         loaded = _patched(key=key, exam=exam)
         if loaded is None:
+            if not read:
+                return None
             loaded = _population_query(exam=exam, academy_id=academy_id, last=key[3])
         _share(key, loaded)
     _remember(key, loaded)

@@ -37,8 +37,9 @@ def cache_key(*parts: Any) -> str:
 
 
 # Counts per key of the scripts each filter keeps (locked ones only when asked), the same
-# as `_option_counts` over the scope: a caller that holds the scope's arrays passes one.
-Counter = Callable[[dict[str, ScriptFilter], bool], dict[str, dict[int, int]]]
+# as `_option_counts` over the scope: a caller that holds the scope's arrays passes one;
+# it answers None when it has no arrays at hand (the database counts then).
+Counter = Callable[[dict[str, ScriptFilter], bool], dict[str, dict[int, int]] | None]
 
 
 def filter_options(
@@ -117,9 +118,11 @@ def _counts_cached(
     counts = {key: found[cache_keys[key]] for key in keys if cache_keys[key] in found}
     missing = [key for key in keys if key not in counts]
     if missing:
+        wanted = {key: others[key] for key in missing}
+        counted = None if counter is None else counter(wanted, locked_only)
         computed: dict[str, dict[int, int]] = {}
-        if counter is not None:
-            computed = counter({key: others[key] for key in missing}, locked_only)
+        if counted is not None:
+            computed = counted
         else:
             base = scripts.filter(locked=True) if locked_only else scripts
             sharing: dict[ScriptFilter, list[str]] = {}

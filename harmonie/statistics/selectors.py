@@ -4,8 +4,8 @@ The histogram and the global summary come from the scripts per final mark (at mo
 thousand distinct marks, whatever the number of scripts); the means by school,
 qualification and grader from count, sum and sum of squares per group. For academy staff
 these are counted from the academy's arrays (`marking/population.py`, the population
-the simulations use), in exact integers of cents; for other scopes in SQL, one
-`GROUP BY` (GROUPING SETS on PostgreSQL).
+the simulations use) when they are kept, in exact integers of cents; else, and for other
+scopes, in SQL, one `GROUP BY` (GROUPING SETS on PostgreSQL).
 """
 
 from collections.abc import Callable, Mapping
@@ -23,7 +23,7 @@ from harmonie.accounts.models import User
 from harmonie.accounts.permissions import is_academy_staff
 from harmonie.marking.models import Script
 from harmonie.marking.permissions import scripts_in_scope
-from harmonie.marking.population import LoadedPopulation, filter_mask, population_load
+from harmonie.marking.population import LoadedPopulation, filter_mask, population_kept
 from harmonie.referential.models import Exam, Qualification, School
 from harmonie.scriptfilter import (
     LOCKED_ONLY_KEY,
@@ -354,8 +354,10 @@ def exam_statistics(
 def _statistics_compute(
     *, user: User, exam: Exam, script_filter: ScriptFilter, locked_only: bool
 ) -> dict[str, Any]:
+    loaded = None
     if is_academy_staff(user) and user.academy_id is not None:
-        loaded = population_load(exam=exam, academy_id=user.academy_id)
+        loaded = population_kept(exam=exam, academy_id=user.academy_id)
+    if loaded is not None:
         mask = filter_mask(loaded=loaded, script_filter=script_filter)
         if locked_only:
             mask &= loaded.population.locked
