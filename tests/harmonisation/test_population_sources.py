@@ -263,7 +263,7 @@ def test_an_unknown_change_between_reads_everything_again(
 
 
 def test_changes_recorded_are_the_committed_ones():
-    """The chain of changed scripts: versions kept, unknown ones, the ones too old."""
+    """R-MASS-9: the chain of changed scripts: versions kept, unknown ones, the ones too old."""
     from harmonie.referential.versions import CHANGES_KEPT, scripts_changed_since
 
     changes = {"5": [3, 1], "6": [2], "7": None, "8": [9]}
