@@ -370,8 +370,15 @@ def harmonisation_execute(
                 zip(parsed, outcome.scenarios, strict=True)
             )
         )
-        scripts_write(loaded=loaded, outcome=outcome, parsed=parsed, maximum=exam.max_mark)
+        # The effects first: the scripts' UPDATE reads its values from them.
         effects = effects_write(harmonisation=harmonisation, loaded=loaded, outcome=outcome)
+        scripts_write(
+            harmonisation=harmonisation,
+            loaded=loaded,
+            outcome=outcome,
+            parsed=parsed,
+            maximum=exam.max_mark,
+        )
         marks_version_bump(exam_id=exam.pk, academy_ids=[user_academy_id(user)])
         population_after_execution(loaded=loaded, outcome=outcome)
         audit_log(

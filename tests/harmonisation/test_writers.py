@@ -106,3 +106,53 @@ def test_every_effect_names_a_script_of_the_harmonisation_academy(academy_world)
             effect.harmonisation.academy_id,
         )
     assert len({(e.harmonisation_id, e.script_id) for e in effects}) == 4
+
+
+@pytest.mark.parametrize("path", ["effects join", "arrays"])
+def test_scripts_written_from_effects_keep_each_scenario_flag(academy_world, monkeypatch, path):
+    """R-MASS-9, R-MASS-3: one execution that resets a script and lowers another writes
+    each script the delta, final mark and « harmonisé » flag of the scenario that took it.
+    On PostgreSQL the UPDATE reads them from the effects just written (issue 16), or, when
+    the engine's flags are not those of the owner scenarios' actions, from the arrays; the
+    same state either way, and equal to the effects."""
+    from harmonie.harmonisation import writers
+
+    if path == "arrays":
+        monkeypatch.setattr(writers, "_flags_are_the_owners", lambda **_kwargs: False)
+    world = academy_world
+    user = world["coordinator"]
+
+    def execute(scenarios):
+        simulation = simulation_create(user=user, exam_code="FRA-ECRIT", scenarios=scenarios)
+        return harmonisation_execute(user=user, exam_code="FRA-ECRIT", simulation_id=simulation.pk)
+
+    first, second = world["scripts"][:2]  # 14.5 and 19 out of 20
+    execute([{"filter": {"mark_max": 15}, "action": {"type": "raise", "points": 1}}])
+    harmonisation = execute(
+        [
+            {"filter": {"mark_max": 16}, "action": {"type": "reset"}},
+            {"filter": {}, "action": {"type": "lower", "points": 0.5}},
+        ]
+    )
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert (first.delta, first.final_mark, first.is_harmonised) == (
+        Decimal("0.00"),
+        Decimal("14.50"),
+        False,
+    )
+    assert (second.delta, second.final_mark, second.is_harmonised) == (
+        Decimal("-0.50"),
+        Decimal("18.50"),
+        True,
+    )
+    effects = {
+        e.script_id: e for e in HarmonisationEffect.objects.filter(harmonisation=harmonisation)
+    }
+    assert set(effects) == {first.pk, second.pk}
+    for script in (first, second):
+        assert (effects[script.pk].delta, effects[script.pk].final_mark) == (
+            script.delta,
+            script.final_mark,
+        )
+    assert (first.version, second.version) == (3, 2)
