@@ -113,11 +113,16 @@ def test_every_column_sorts_pages_back_and_filters_yes_no(
     for key in ("initial_mark", "delta", "batch", "mark"):
         expect(page.get_by_test_id(f"sort-{key}")).to_be_visible()
     page.get_by_test_id("sort-delta").click()
+    # The second click must land on the header the first one swapped in (a click on
+    # the old one asks for the same ascending order again: CI, 2026-12-02).
+    expect(page).to_have_url(re.compile(r"sort=delta"))
+    expect(page.get_by_test_id("sort-delta")).to_contain_text("▲")
     page.get_by_test_id("sort-delta").click()
     expect(page).to_have_url(re.compile(r"sort=-delta"))
     expect(rows.first).to_have_attribute("data-id", raised.public_id)
     page.get_by_test_id("sort-initial_mark").click()
     expect(page).to_have_url(re.compile(r"sort=initial_mark"))
+    expect(page.get_by_test_id("sort-initial_mark")).to_contain_text("▲")
     page.get_by_test_id("sort-initial_mark").click()
     expect(page).to_have_url(re.compile(r"sort=-initial_mark"))
     # Descending: 19 first … the blank script (CB) last, on page 3.
@@ -137,8 +142,11 @@ def test_every_column_sorts_pages_back_and_filters_yes_no(
     assert "cursor" not in page.url
     page.get_by_test_id("sort-initial_mark").click()  # ascending: CB still last
     expect(page).to_have_url(re.compile(r"sort=initial_mark"))
+    expect(page.get_by_test_id("sort-initial_mark")).to_contain_text("▲")
     page.get_by_test_id("next-page").click()
+    expect(page.get_by_test_id("page-position")).to_have_text("Page 2 sur 3")
     page.get_by_test_id("next-page").click()
+    expect(page.get_by_test_id("page-position")).to_have_text("Page 3 sur 3")
     expect(rows.last).to_have_attribute("data-id", blank.public_id)
 
     # Headers never break inside a word: one line each.
