@@ -35,6 +35,7 @@ _SCRIPT_FIELDS = (
     "pk",
     "public_id",
     "exam_id",
+    "academy_id",
     "marks",
     "final_marks",
     "special_mark",
@@ -123,8 +124,10 @@ def _last_edits(ids: QuerySet, graders: dict[int, int | None]) -> dict[int, Unit
     return edits
 
 
-def _harmonisations(ids: set[int]) -> dict[int, dict[str, Any]]:
-    rows = Harmonisation.objects.filter(pk__in=ids).values(
+def _harmonisations(exam_ids: set[int], academy_ids: set[int]) -> dict[int, dict[str, Any]]:
+    """Every harmonisation of the scripts' exams and academies (a few dozen at most): the
+    effects are looked up through them."""
+    rows = Harmonisation.objects.filter(exam_id__in=exam_ids, academy_id__in=academy_ids).values(
         "pk",
         "name",
         "executed_at",
@@ -150,17 +153,25 @@ def _scenarios(ids: set[int]) -> dict[tuple[int, int], tuple[dict, str, Decimal 
     }
 
 
-def _changes(ids: QuerySet) -> dict[int, list[HarmonisationChange]]:
-    """Per script, the harmonisations that changed its delta, in execution order."""
+def _changes(
+    ids: QuerySet, harmonisations: dict[int, dict[str, Any]]
+) -> dict[int, list[HarmonisationChange]]:
+    """Per script, the harmonisations that changed its delta, in execution order.
+
+    The effects are found through their (harmonisation, script) index, the harmonisations
+    read first leading the lookup (there is no index by script alone,
+    `HarmonisationEffect`)."""
+    if not harmonisations:
+        return {}
     effects = list(
-        HarmonisationEffect.objects.filter(script_id__in=ids)
+        HarmonisationEffect.objects.filter(
+            harmonisation_id__in=list(harmonisations), script_id__in=ids
+        )
         .exclude(delta=F("delta_before"))
         .values_list("script_id", "harmonisation_id", "scenario_position", "delta_before", "delta")
         .iterator(chunk_size=10000)
     )
-    harmonisation_ids = {effect[1] for effect in effects}
-    harmonisations = _harmonisations(harmonisation_ids)
-    scenarios = _scenarios(harmonisation_ids)
+    scenarios = _scenarios({effect[1] for effect in effects})
     # One reference per (harmonisation, scenario), shared by the scripts it took: its
     # sentence is written once.
     refs: dict[tuple[int, int], ScenarioRef] = {}
@@ -221,7 +232,8 @@ def scripts_explained(*, scripts: QuerySet[Script]) -> dict[str, Explanation]:
     for row in rows:
         graders[row["pk"]], people[row["pk"]] = _grader(row)
     edits = _last_edits(ids, graders)
-    changes = _changes(ids)
+    harmonisations = _harmonisations(set(exams), {row["academy_id"] for row in rows})
+    changes = _changes(ids, harmonisations)
     explained: dict[str, Explanation] = {}
     for row in rows:
         maximum, leaves = exams[row["exam_id"]]

@@ -108,7 +108,11 @@ class HarmonisationEffect(models.Model):
     # commit, 1.9 s of a 195,391-script execution. Effects are written only by
     # `writers.effects_write`, with the ids of the scripts the same locked transaction
     # updates and of the harmonisation it creates; neither table ever loses a row. The
-    # unique (harmonisation, script) index serves the lookups by harmonisation.
+    # unique (harmonisation, script) index is the only one besides the key: it serves the
+    # lookups by harmonisation, and those by script given the exam's harmonisations
+    # (`explanation.selectors._changes`, `undo._carried`). An index by script alone cost
+    # an execution a random insertion among every earlier effect (issue 16: about 40 %
+    # of the effects' COPY, `docs/decisions.md`).
     harmonisation = models.ForeignKey(
         Harmonisation,
         on_delete=models.CASCADE,
@@ -118,7 +122,11 @@ class HarmonisationEffect(models.Model):
     )
     scenario_position = models.PositiveSmallIntegerField()
     script = models.ForeignKey(
-        "marking.Script", on_delete=models.CASCADE, related_name="+", db_constraint=False
+        "marking.Script",
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,
     )
     initial_mark = models.DecimalField(max_digits=6, decimal_places=2)
     delta_before = models.DecimalField(max_digits=6, decimal_places=2)

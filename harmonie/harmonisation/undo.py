@@ -19,15 +19,24 @@ from harmonie.referential.models import Exam
 
 
 def _carried(*, harmonisation: Harmonisation):
-    later = HarmonisationEffect.objects.filter(
-        script=OuterRef("script"), harmonisation_id__gt=harmonisation.pk
-    )
-    return (
+    carried = (
         HarmonisationEffect.objects.filter(harmonisation=harmonisation)
         .exclude(delta=0)
         .filter(script__is_harmonised=True, script__delta=F("delta"))
-        .filter(~Exists(later))
     )
+    # Only the same exam's later harmonisations can touch its scripts: listed, they lead
+    # the (harmonisation, script) index (there is none by script alone).
+    later_ids = list(
+        Harmonisation.objects.filter(
+            exam_id=harmonisation.exam_id, pk__gt=harmonisation.pk
+        ).values_list("pk", flat=True)
+    )
+    if not later_ids:
+        return carried
+    later = HarmonisationEffect.objects.filter(
+        harmonisation_id__in=later_ids, script=OuterRef("script")
+    )
+    return carried.filter(~Exists(later))
 
 
 def undo_possible(*, harmonisation: Harmonisation) -> bool:

@@ -26,6 +26,21 @@ def test_array_literal_is_postgresql_text():
     assert array_literal(np.array([], dtype=np.int64)) == "{}"
 
 
+def test_effects_have_no_index_by_script_alone():
+    """Issue 16 item 1: an execution's effects go in at the end of the (harmonisation,
+    script) index; an index by script alone took a random insertion among every earlier
+    effect. Read on the database's own catalogue, whatever the backend."""
+    table = HarmonisationEffect._meta.db_table
+    with connection.cursor() as cursor:
+        constraints = connection.introspection.get_constraints(cursor, table)
+    indexes = sorted(
+        tuple(constraint["columns"])
+        for constraint in constraints.values()
+        if (constraint["index"] or constraint["unique"]) and not constraint["primary_key"]
+    )
+    assert indexes == [("harmonisation_id", "script_id")], indexes
+
+
 def test_effects_read_back_exactly(academy_world):
     """Every value of an effect row (negative deltas, quarter points, the largest mark a
     numeric(6, 2) holds) reads back equal, through the binary COPY on PostgreSQL and the
