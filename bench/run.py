@@ -40,6 +40,22 @@ def suite(sizes: list[str]) -> list[tuple[str, list[str], str]]:
             "mass-harmonisation-national-paper",
         ),
         (
+            # Executions repeated in one process, on the database the run above left.
+            "Executions repeated, national paper",
+            [PY, "bench/execution_repeat.py", max(sizes, key=int), "--academy-share", "0.1"],
+            "execution-repeat-10pc",
+        ),
+        (
+            "Executions repeated, stress case",
+            [PY, "bench/execution_repeat.py", max(sizes, key=int), "--academy-share", "1"],
+            "execution-repeat",
+        ),
+        (
+            "Effects: with and without the index by script, after a history",
+            [PY, "bench/effects_index.py"],
+            "effects-index",
+        ),
+        (
             # The raw SQL floor of the execution's script writes, per table layout (issue 16).
             "Script writes: wide row, HOT updates, side table",
             [PY, "bench/narrow_writes.py", max(sizes, key=int)],
