@@ -1,0 +1,109 @@
+"""Per-test durations of two checkouts, compared (issue 16: "no test got slower by more
+than 10 %").
+
+    .venv/bin/python bench/test_durations.py OLD_CHECKOUT NEW_CHECKOUT [--rounds 3]
+
+Both checkouts (git worktrees or clones, each with the `.venv` and `node_modules` of this
+one linked in) run the suite without the browser tests once each with
+`pytest --durations=0`; the tests of at least 0.5 s in either run that are more than 10 %
+slower in the new one are then run again, old and new alternating, `--rounds` times, and
+each test keeps its best run (setup, call and teardown together), so that a busy minute of
+the machine does not count as a regression. Results: bench/results/<date>-<host>-test-
+durations.md.
+"""
+
+import argparse
+import re
+import statistics
+import subprocess
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from machine import load_note, results_write
+
+LINE = re.compile(r"\s*([\d.]+)s (setup|call|teardown)\s+(\S+)")
+
+
+def durations(checkout: Path, tests: list[str]) -> dict[str, float]:
+    out = subprocess.run(
+        [
+            str(checkout / ".venv/bin/python"),
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-m",
+            "not browser",
+            "--durations=0",
+            "--durations-min=0.01",
+            *tests,
+        ],
+        cwd=checkout,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    spent: dict[str, float] = defaultdict(float)
+    for line in out.stdout.splitlines():
+        match = LINE.match(line)
+        if match:
+            spent[match.group(3)] += float(match.group(1))
+    return spent
+
+
+def slower(old: dict[str, float], new: dict[str, float], least: float) -> list[tuple]:
+    rows = []
+    for test in new.keys() & old.keys():
+        if max(old[test], new[test]) >= least and old[test]:
+            rows.append((new[test] / old[test], old[test], new[test], test))
+    return sorted(rows)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("old", type=Path)
+    parser.add_argument("new", type=Path)
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    old, new = durations(args.old, []), durations(args.new, [])
+    first = slower(old, new, 0.5)
+    flagged = sorted({row[3].split("[")[0] for row in first if row[0] > 1.10})
+    best_old: dict[str, float] = {}
+    best_new: dict[str, float] = {}
+    for _ in range(args.rounds):
+        for checkout, best in ((args.old, best_old), (args.new, best_new)):
+            for test, seconds in durations(checkout, flagged).items():
+                best[test] = min(seconds, best.get(test, seconds))
+    again = slower(best_old, best_new, 0.3)
+    lines = [
+        f"Command: `.venv/bin/python bench/test_durations.py {args.old} {args.new} "
+        f"--rounds {args.rounds}`",
+        "",
+        f"Old: {args.old}, new: {args.new}. {load_note()}",
+        "",
+        f"One run each: the whole suite without the browser tests {sum(old.values()):,.1f} s "
+        f"→ {sum(new.values()):,.1f} s; {len(first)} tests of at least 0.5 s in both, "
+        f"median ratio {statistics.median(row[0] for row in first):.2f}, "
+        f"{sum(row[0] > 1.10 for row in first)} more than 10 % slower.",
+        "",
+        f"Those ({len(flagged)} test functions, every parameter) run again {args.rounds} "
+        "times, alternating, best run each: "
+        f"{len(again)} tests of at least 0.3 s, median ratio "
+        f"{statistics.median(row[0] for row in again) if again else 1:.2f}, "
+        f"{sum(best_old[row[3]] for row in again):,.1f} s → "
+        f"{sum(best_new[row[3]] for row in again):,.1f} s in all. More than 10 % slower:",
+        "",
+        "| test | old | new | ratio |",
+        "|---|---:|---:|---:|",
+    ]
+    for ratio, before, after, test in again:
+        if ratio > 1.10:
+            lines.append(f"| `{test}` | {before:.2f} s | {after:.2f} s | {ratio:.2f} |")
+    print(results_write("test-durations", "\n".join(lines)))
+
+
+if __name__ == "__main__":
+    main()
