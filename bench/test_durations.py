@@ -8,7 +8,8 @@ one linked in) run the suite without the browser tests once each with
 `pytest --durations=0`; the tests of at least 0.5 s in either run that are more than 10 %
 slower in the new one are then run again, old and new alternating, `--rounds` times, and
 each test keeps its best run (setup, call and teardown together), so that a busy minute of
-the machine does not count as a regression. Results: bench/results/<date>-<host>-test-
+the machine does not count as a regression. Each run's pytest output is kept in `--logs`
+(default var/test-durations/); `--from-logs` summarises them again. Results: bench/results/<date>-<host>-test-
 durations.md.
 """
 
@@ -26,7 +27,17 @@ from machine import load_note, results_write
 LINE = re.compile(r"\s*([\d.]+)s (setup|call|teardown)\s+(\S+)")
 
 
-def durations(checkout: Path, tests: list[str]) -> dict[str, float]:
+def parse(text: str) -> dict[str, float]:
+    spent: dict[str, float] = defaultdict(float)
+    for line in text.splitlines():
+        match = LINE.match(line)
+        if match:
+            spent[match.group(3)] += float(match.group(1))
+    return spent
+
+
+def durations(checkout: Path, tests: list[str], log: Path | None = None) -> dict[str, float]:
+    """One run's durations; its pytest output is kept in `log` (`--logs` reads it again)."""
     out = subprocess.run(
         [
             str(checkout / ".venv/bin/python"),
@@ -46,12 +57,19 @@ def durations(checkout: Path, tests: list[str]) -> dict[str, float]:
         text=True,
         check=False,
     )
-    spent: dict[str, float] = defaultdict(float)
-    for line in out.stdout.splitlines():
-        match = LINE.match(line)
-        if match:
-            spent[match.group(3)] += float(match.group(1))
-    return spent
+    if log is not None:
+        log.write_text(out.stdout, encoding="utf-8")
+    return parse(out.stdout)
+
+
+def commit(checkout: Path) -> str:
+    out = subprocess.run(
+        ["git", "-C", str(checkout), "log", "-1", "--format=%h %s"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return f"`{out.stdout.strip()[:80]}`"
 
 
 def slower(old: dict[str, float], new: dict[str, float], least: float) -> list[tuple]:
@@ -67,22 +85,44 @@ def main() -> None:
     parser.add_argument("old", type=Path)
     parser.add_argument("new", type=Path)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--logs",
+        type=Path,
+        default=Path("var/test-durations"),
+        help="where each run's pytest output is kept",
+    )
+    parser.add_argument(
+        "--from-logs",
+        action="store_true",
+        help="summarise the runs kept in --logs instead of running them again",
+    )
     args = parser.parse_args()
-    old, new = durations(args.old, []), durations(args.new, [])
+    args.logs.mkdir(parents=True, exist_ok=True)
+
+    def run(checkout: Path, tests: list[str], name: str) -> dict[str, float]:
+        log = args.logs / f"{name}.log"
+        if args.from_logs:
+            return parse(log.read_text(encoding="utf-8"))
+        return durations(checkout, tests, log)
+
+    old, new = run(args.old, [], "old-all"), run(args.new, [], "new-all")
     first = slower(old, new, 0.5)
     flagged = sorted({row[3].split("[")[0] for row in first if row[0] > 1.10})
     best_old: dict[str, float] = {}
     best_new: dict[str, float] = {}
-    for _ in range(args.rounds):
-        for checkout, best in ((args.old, best_old), (args.new, best_new)):
-            for test, seconds in durations(checkout, flagged).items():
+    for turn in range(1, args.rounds + 1):
+        for checkout, best, name in ((args.old, best_old, "old"), (args.new, best_new, "new")):
+            for test, seconds in run(checkout, flagged, f"{name}-{turn}").items():
                 best[test] = min(seconds, best.get(test, seconds))
     again = slower(best_old, best_new, 0.3)
     lines = [
         f"Command: `.venv/bin/python bench/test_durations.py {args.old} {args.new} "
-        f"--rounds {args.rounds}`",
+        f"--rounds {args.rounds}"
+        + (f" --logs {args.logs} --from-logs" if args.from_logs else "")
+        + "`",
         "",
-        f"Old: {args.old}, new: {args.new}. {load_note()}",
+        f"Old: {args.old} at {commit(args.old)}, new: {args.new} at {commit(args.new)}. "
+        + ("Summarised from the runs' kept logs." if args.from_logs else load_note()),
         "",
         f"One run each: the whole suite without the browser tests {sum(old.values()):,.1f} s "
         f"→ {sum(new.values()):,.1f} s; {len(first)} tests of at least 0.5 s in both, "
