@@ -24,11 +24,13 @@ def _carried(*, harmonisation: Harmonisation):
         .exclude(delta=0)
         .filter(script__is_harmonised=True, script__delta=F("delta"))
     )
-    # Only the same exam's later harmonisations can touch its scripts: listed, they lead
-    # the (harmonisation, script) index (there is none by script alone).
+    # Only the same exam and academy's later harmonisations can touch its scripts: listed,
+    # they lead the (harmonisation, script) index (there is none by script alone).
     later_ids = list(
         Harmonisation.objects.filter(
-            exam_id=harmonisation.exam_id, pk__gt=harmonisation.pk
+            exam_id=harmonisation.exam_id,
+            academy_id=harmonisation.academy_id,
+            pk__gt=harmonisation.pk,
         ).values_list("pk", flat=True)
     )
     if not later_ids:

@@ -27,9 +27,10 @@ def test_array_literal_is_postgresql_text():
 
 
 def test_effects_have_no_index_by_script_alone():
-    """Issue 16 item 1: an execution's effects go in at the end of the (harmonisation,
-    script) index; an index by script alone took a random insertion among every earlier
-    effect. Read on the database's own catalogue, whatever the backend."""
+    """Issue 16 item 1 (R-MASS-9): an execution's effects go in at the end of the
+    (harmonisation, script) index; an index by script alone took a random insertion among
+    every earlier effect. The explanation (R-TRUST-1) and the exact undo (R-MASS-14) read
+    through that index. Read on the database's own catalogue, whatever the backend."""
     table = HarmonisationEffect._meta.db_table
     with connection.cursor() as cursor:
         constraints = connection.introspection.get_constraints(cursor, table)
