@@ -56,6 +56,9 @@ class Faults:
     hang_rate: float = 0.0
     late_rate: float = 0.0
     hang_for: float = 0.0
+    # The same two time-outs for the next requests, for certain (a test that must see them).
+    hang_next: int = 0
+    late_next: int = 0
 
     def update(self, values: dict[str, Any]) -> None:
         for name, value in values.items():
@@ -335,8 +338,15 @@ class Handler(BaseHTTPRequestHandler):
         faults = standin.faults
         with standin.lock:
             standin.counters["received"] += 1
-            hang_now = faults.hang_rate > 0 and standin.random.random() < faults.hang_rate
-            late_now = faults.late_rate > 0 and standin.random.random() < faults.late_rate
+            hang_now = faults.hang_next > 0 or (
+                faults.hang_rate > 0 and standin.random.random() < faults.hang_rate
+            )
+            faults.hang_next = max(0, faults.hang_next - 1)
+            late_now = not hang_now and faults.late_next > 0
+            faults.late_next -= int(late_now)
+            late_now = late_now or (
+                faults.late_rate > 0 and standin.random.random() < faults.late_rate
+            )
             standin.counters["slowed"] += int(hang_now) + int(late_now)
         if faults.hang:
             time.sleep(faults.hang)

@@ -185,6 +185,30 @@ def test_faults(results):
     assert results.post("/control/faults", json={"delay": -1}).status_code == 400
 
 
+def test_certain_time_outs(results):
+    """R-VAL-6: `hang_next` makes the next request wait before applying (the client has given
+    up before anything is applied), `late_next` applies it and answers too late; each is used
+    up by one request."""
+    results.post("/control/faults", json={"hang_next": 1, "late_next": 1, "hang_for": 1.0})
+    with pytest.raises(httpx.ReadTimeout):
+        _send_slow(results, [{"candidate": "1", "mark": 1}], "a")
+    assert _keys(results) == set()  # timed out before applying
+    with pytest.raises(httpx.ReadTimeout):
+        _send_slow(results, [{"candidate": "2", "mark": 2}], "b")
+    assert "b" in _keys(results)  # applied, the answer comes too late
+    assert _send(results, "/marks", [], "c").status_code == 200  # both used up
+    assert results.get("/control/state").json()["messages"]["slowed"] == 2
+
+
+def _send_slow(client, records, key):
+    body = {"exam": "FRA-ECRIT", "records": records}
+    return client.post("/marks", json=body, headers={"Idempotency-Key": key}, timeout=0.3)
+
+
+def _keys(client) -> set[str]:
+    return {k["key"] for k in client.get("/control/state").json()["keys"]}
+
+
 def test_reset(results):
     _send(results, "/marks", [{"candidate": "1", "mark": 1}], "a")
     results.post("/control/reset")
