@@ -11,13 +11,19 @@ each test keeps its best run (setup, call and teardown together), so that a busy
 the machine does not count as a regression. Each run's pytest output is kept in `--logs`
 (default var/test-durations/); `--from-logs` summarises them again. Results: bench/results/<date>-<host>-test-
 durations.md.
+
+`--same-settings 'WHITENOISE_AUTOREFRESH = True'` runs both checkouts with the same lines
+added to their test settings, so that a change of the tests' own settings does not hide or
+make up a change of the code's speed.
 """
 
 import argparse
+import os
 import re
 import statistics
 import subprocess
 import sys
+import tempfile
 from collections import defaultdict
 from pathlib import Path
 
@@ -36,8 +42,17 @@ def parse(text: str) -> dict[str, float]:
     return spent
 
 
-def durations(checkout: Path, tests: list[str], log: Path | None = None) -> dict[str, float]:
-    """One run's durations; its pytest output is kept in `log` (`--logs` reads it again)."""
+def durations(
+    checkout: Path, tests: list[str], log: Path | None = None, settings: Path | None = None
+) -> dict[str, float]:
+    """One run's durations; its pytest output is kept in `log` (`--logs` reads it again).
+    `settings`: a directory holding `same_settings.py`, run instead of the checkout's own
+    test settings (`--same-settings`)."""
+    env = dict(os.environ)
+    chosen: list[str] = []
+    if settings is not None:
+        env["PYTHONPATH"] = str(settings)
+        chosen = ["--ds", "same_settings"]
     out = subprocess.run(
         [
             str(checkout / ".venv/bin/python"),
@@ -50,9 +65,11 @@ def durations(checkout: Path, tests: list[str], log: Path | None = None) -> dict
             "not browser",
             "--durations=0",
             "--durations-min=0.01",
+            *chosen,
             *tests,
         ],
         cwd=checkout,
+        env=env,
         capture_output=True,
         text=True,
         check=False,
@@ -96,14 +113,28 @@ def main() -> None:
         action="store_true",
         help="summarise the runs kept in --logs instead of running them again",
     )
+    parser.add_argument(
+        "--same-settings",
+        default="",
+        help="settings lines added to config.test_settings in both checkouts, so that a "
+        "change of the tests' settings (WHITENOISE_AUTOREFRESH = True) compares the code alone",
+    )
     args = parser.parse_args()
     args.logs.mkdir(parents=True, exist_ok=True)
+    settings = None
+    if args.same_settings:
+        settings = Path(tempfile.mkdtemp(prefix="same-settings-"))
+        (settings / "same_settings.py").write_text(
+            "from config.test_settings import *  # noqa: F403\n"
+            + args.same_settings.replace("; ", "\n")
+            + "\n"
+        )
 
     def run(checkout: Path, tests: list[str], name: str) -> dict[str, float]:
         log = args.logs / f"{name}.log"
         if args.from_logs:
             return parse(log.read_text(encoding="utf-8"))
-        return durations(checkout, tests, log)
+        return durations(checkout, tests, log, settings)
 
     old, new = run(args.old, [], "old-all"), run(args.new, [], "new-all")
     first = slower(old, new, 0.5)
@@ -118,6 +149,7 @@ def main() -> None:
     lines = [
         f"Command: `.venv/bin/python bench/test_durations.py {args.old} {args.new} "
         f"--rounds {args.rounds}"
+        + (f" --same-settings '{args.same_settings}'" if args.same_settings else "")
         + (f" --logs {args.logs} --from-logs" if args.from_logs else "")
         + "`",
         "",
