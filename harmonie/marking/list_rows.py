@@ -4,8 +4,9 @@ without joins, the related rows' keys and names from the cache.
 The page's query joined five tables for its 50 rows, and PostgreSQL planned and hashed
 them on every page (a few milliseconds of its CPU, more than reading the rows). Departments,
 schools, graders, subjects and batches only change through an import, which bumps the
-exam's marks version: their keys and names are kept per table under that version, and
-read for the ids not kept yet (issue 16).
+exam's labels version (`Exam.labels_version`; a mark changed in any academy leaves it):
+their keys and names are kept per table under that version, and read for the ids not kept
+yet (issue 16).
 """
 
 from typing import Any
@@ -64,7 +65,8 @@ def _related_cached(
     """The shown fields of the related rows of `wanted` ids, per column, through the cache
     (one read for the five tables); ids not kept yet are read and added."""
     keys = {
-        column: cache_key("list-related", exam.pk, exam.marks_version, column) for column in RELATED
+        column: cache_key("list-related", exam.pk, exam.labels_version, column)
+        for column in RELATED
     }
     found = cache.get_many(list(keys.values()))
     known: dict[str, dict[int, tuple]] = {}

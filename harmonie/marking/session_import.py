@@ -32,7 +32,7 @@ from harmonie.referential.importer import (
     session_file_read,
 )
 from harmonie.referential.session_file import SessionFileError
-from harmonie.referential.versions import marks_version_bump
+from harmonie.referential.versions import labels_version_bump, marks_version_bump
 
 __all__ = ["ImportConflict", "ImportReport", "SessionFileError", "session_import"]
 
@@ -55,12 +55,15 @@ def _referential_touched(valid: ValidImport, ids: ReferentialIds) -> Touched:
 
 
 def _marks_versions_bump(touched: Touched) -> None:
-    """No cached list, statistic or simulation of what the import changed stays stale."""
-    for exam_id in sorted({exam for exam, _academy in touched}):
+    """No cached list, statistic, label or simulation of what the import changed stays
+    stale."""
+    exam_ids = sorted({exam for exam, _academy in touched})
+    for exam_id in exam_ids:
         marks_version_bump(
             exam_id=exam_id,
             academy_ids={a for e, a in touched if e == exam_id and a is not None},
         )
+    labels_version_bump(exam_ids=exam_ids)
 
 
 def session_import(

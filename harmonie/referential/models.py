@@ -128,6 +128,11 @@ class Exam(models.Model):
     # Bumped by every service that changes a mark or a batch's lock state, under a row
     # lock of the exam: a simulation remembers the version it ran on (R-MASS-9).
     marks_version = models.PositiveBigIntegerField(default=0)
+    # Bumped by an import that touches the exam (the only writer of the departments',
+    # schools', graders', subjects' and batches' names and of the academies' lists): the
+    # labels the lists and linked choices keep in the cache follow it, not every mark
+    # changed in any academy (issue 16).
+    labels_version = models.PositiveBigIntegerField(default=0)
 
     class Meta:
         verbose_name = _("épreuve")

@@ -65,6 +65,12 @@ def marks_version_bump(
         )
 
 
+def labels_version_bump(*, exam_ids: Iterable[int]) -> None:
+    """One more labels version for each exam an import touched (see Exam.labels_version):
+    the names and lists cached under the old one are no longer read."""
+    Exam.objects.filter(pk__in=sorted(set(exam_ids))).update(labels_version=F("labels_version") + 1)
+
+
 def academy_marks_version(*, exam_id: int, academy_id: int | None) -> int:
     version = (
         AcademyMarksVersion.objects.filter(exam_id=exam_id, academy_id=academy_id)

@@ -297,11 +297,11 @@ def _known_values(
     """
     row = LISTS[key]
     if is_academy_staff(user):
-        # The academy's values, kept under the exam's marks version (an import bumps it):
+        # The academy's values, kept under the exam's labels version (an import bumps it):
         # one cache read per request instead of a query per filtered list. These rows are
         # never deleted, so a cached value exists; a value not cached (a row added since
         # by an import that did not touch this exam) is looked up as before.
-        cache_key = f"filter-known:{exam.pk}:{exam.marks_version}:{user.academy_id}:{key}"
+        cache_key = f"filter-known:{exam.pk}:{exam.labels_version}:{user.academy_id}:{key}"
         known = cache.get(cache_key)
         if known is None:
             known = _known_rows(user=user, exam=exam, key=key, values=None)

@@ -64,14 +64,15 @@ def filter_options(
     counts cached, and every service that changes a mark or a lock state bumps the
     version, so a cached answer is never stale. Keys that share one filter are counted
     in one scan (GROUPING SETS on PostgreSQL). Each key's list as answered (labelled,
-    merged, sorted) is cached too, under the exam's version as well (its labels).
+    merged, sorted) is cached too, under the exam's labels version as well (an import
+    bumps it; a mark changed in another academy does not).
     """
     head = [*marks_cache_head(user=user, exam=exam), locked_only]
     others = {key: script_filter.replace(**{key: ()}) for key in keys}
     # The lists as answered, under both versions: the counts' (the academy's) and the
     # labels' (the exam's, which an import bumps). One read when every list is cached.
     listed_keys = {
-        key: cache_key("filter-options", *head, exam.marks_version, key, others[key].as_dict())
+        key: cache_key("filter-options", *head, exam.labels_version, key, others[key].as_dict())
         for key in keys
     }
     listed = cache.get_many(list(listed_keys.values()))
@@ -88,7 +89,7 @@ def filter_options(
         )
         for key in missing:
             labels = _option_labels_cached(
-                key, set(counts[key]), head=[exam.pk, exam.marks_version]
+                key, set(counts[key]), head=[exam.pk, exam.labels_version]
             )
             merged: dict[str, dict] = {}
             for pk, count in counts[key].items():
@@ -194,7 +195,7 @@ def _option_labels(key: str, ids: set[int]) -> dict[int, tuple[str, str]]:
 
 
 def _option_labels_cached(key: str, ids: set[int], *, head: list) -> dict[int, tuple[str, str]]:
-    """`_option_labels` through the cache, under the exam's marks version (an import bumps it)."""
+    """`_option_labels` through the cache, under the exam's labels version (an import bumps it)."""
     stored = cache_key("filter-labels", *head, key)
     labels: dict[int, tuple[str, str]] = cache.get(stored) or {}
     unknown = ids - labels.keys()

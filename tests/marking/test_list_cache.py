@@ -22,7 +22,7 @@ from harmonie.marking.selectors import (
     unit_scripts_ordered,
 )
 from harmonie.marking.sort_groups import GROUPED, sort_groups
-from harmonie.referential.versions import marks_version_bump
+from harmonie.referential.versions import labels_version_bump, marks_version_bump
 from harmonie.scriptfilter import ScriptFilter
 from tests.factories import (
     BatchFactory,
@@ -174,7 +174,7 @@ def test_exam_summaries_follow_a_batch_lock(academy_world):
 
 
 def test_list_rows_show_the_related_names_an_import_changed(academy_world):
-    """The rows' school, grader and batch names are kept under the exam's marks version:
+    """The rows' school, grader and batch names are kept under the exam's labels version:
     an import that changes them bumps it (R-TRUST-2's referential sync), the rows follow."""
     world = academy_world
     user, exam = world["coordinator"], world["exam"]
@@ -190,7 +190,70 @@ def test_list_rows_show_the_related_names_an_import_changed(academy_world):
     School.objects.filter(pk=first.school_id).update(label="Lycée renommé")
     User = type(first.grader)
     User.objects.filter(pk=first.grader_id).update(first_name="Camille", last_name="Durand")
-    marks_version_bump(exam_id=exam.pk, academy_ids=[])
+    labels_version_bump(exam_ids=[exam.pk])  # what the import does (tests/referential)
     row = rows()[first.public_id]
     assert (row["school_label"], row["grader_name"]) == ("Lycée renommé", "Camille Durand")
     assert row["batch"] == world["locked_batch"].code
+
+
+def test_a_mark_changed_in_another_academy_leaves_the_names_cached(academy_world):
+    """Issue 16: the lists' names, the academy's known values and the linked choices as
+    answered are kept under the labels version. A unit edit in Strasbourg bumps the exam's
+    marks version, not its labels: Nancy-Metz's next list page and linked choices read no
+    department, school, grader, subject nor batch again (before, every mark changed in any
+    academy sent every academy back to those tables)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from harmonie.marking.options import scope_filter_options
+    from harmonie.marking.permissions import scripts_in_scope
+    from harmonie.marking.services import script_marking_update
+    from harmonie.scriptfilter import script_filter_parse
+
+    world = academy_world
+    user, exam = world["coordinator"], world["exam"]
+    school = world["scripts"][0].school.uai
+
+    def visit() -> tuple[list[str], list[dict], dict]:
+        exam.refresh_from_db()  # as each request reads it
+        with CaptureQueriesContext(connection) as captured:
+            script_filter = script_filter_parse(
+                data={"schools": [school]},
+                user=user,
+                exam=exam,
+                scripts=scripts_in_scope(user=user, exam=exam),
+            )
+            page = script_list(
+                user=user, exam=exam, script_filter=script_filter, params=ListParams()
+            )
+            options = scope_filter_options(
+                user=user, exam=exam, script_filter=script_filter, locked_only=True
+            )
+        tables = ("referential_department", "referential_school", "accounts_user",
+                  "referential_subject", "marking_batch")  # fmt: skip
+        read = [
+            q["sql"]
+            for q in captured.captured_queries
+            if any(f'FROM "{table}"' in q["sql"] for table in tables)
+            and "marking_script" not in q["sql"]  # the scripts' own query filters by them
+        ]
+        return read, page.rows, options
+
+    first_read, rows, options = visit()
+    assert first_read  # filled once
+    foreign = world["foreign_script"]
+    coordinator = UserFactory(coordinator=True, academy=world["other_academy"])
+    version = exam.marks_version
+    script_marking_update(
+        user=coordinator,
+        public_id=foreign.public_id,
+        marks={},
+        special_mark="CB",
+        annotations=[],
+        version=foreign.version,
+    )
+    exam.refresh_from_db()
+    assert exam.marks_version == version + 1
+    read, rows_again, options_again = visit()
+    assert read == []
+    assert (rows_again, options_again) == (rows, options)

@@ -78,6 +78,7 @@ def _scripts() -> dict[str, tuple]:
 def _versions() -> dict:
     return {
         "exams": dict(Exam.objects.values_list("code", "marks_version")),
+        "labels": dict(Exam.objects.values_list("code", "labels_version")),
         "academies": {
             (exam, academy): version
             for exam, academy, version in AcademyMarksVersion.objects.values_list(
@@ -277,8 +278,8 @@ def test_replace_edited_keeps_each_replacement_as_a_version_with_its_audit_row(t
 
 def test_marks_version_is_bumped_only_when_marks_change(tmp_path):
     """R-TRUST-2, R-MASS-9: cached lists, statistics and simulations key on the marks
-    versions; an import bumps those of the exams and academies whose scripts it changes,
-    and nothing else."""
+    versions, cached names on the labels version; an import bumps those of the exams and
+    academies whose scripts it changes, and nothing else."""
     _import(tmp_path, _data())
     start = _versions()
     _import(tmp_path, _data())
@@ -289,6 +290,7 @@ def test_marks_version_is_bumped_only_when_marks_change(tmp_path):
     assert edited["academies"][("FRA-ECRIT", "NANCY-METZ")] == (
         start["academies"][("FRA-ECRIT", "NANCY-METZ")] + 1
     )
+    assert edited["labels"] == start["labels"]  # a mark changed, no name (issue 16)
     _import(tmp_path, _data())
     assert _versions() == edited  # ... the re-import that leaves it alone does not
 
@@ -298,6 +300,9 @@ def test_marks_version_is_bumped_only_when_marks_change(tmp_path):
     after = _versions()
     assert after["exams"]["FRA-ECRIT"] == edited["exams"]["FRA-ECRIT"] + 1
     assert after["exams"]["PHILO-HO"] == edited["exams"]["PHILO-HO"]
+    # The import is the only writer of the lists' names: it bumps the labels version of
+    # the exam it touched, and only that one.
+    assert after["labels"] == edited["labels"] | {"FRA-ECRIT": edited["labels"]["FRA-ECRIT"] + 1}
     assert after["academies"][("FRA-ECRIT", "STRASBOURG")] == (
         edited["academies"][("FRA-ECRIT", "STRASBOURG")] + 1
     )
