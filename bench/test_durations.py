@@ -65,6 +65,30 @@ def parse(text: str, measure: str = "wall") -> dict[str, float]:
     return spent
 
 
+def same_settings_write(lines: str, directory: Path) -> Path:
+    """`directory`, holding `same_settings.py`: config.test_settings and `lines` ("; "
+    between two), the settings both checkouts run with (`--same-settings`)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "same_settings.py").write_text(
+        "from config.test_settings import *  # noqa: F403\n" + lines.replace("; ", "\n") + "\n"
+    )
+    return directory
+
+
+def pytest_command(
+    checkout: Path, *, plugin: str, settings: Path | None
+) -> tuple[list[str], dict[str, str]]:
+    """The checkout's `python -m pytest -q` with a plugin of bench/, and the settings of
+    `settings` (same_settings_write) when given; and the environment it runs in."""
+    env = dict(os.environ, PYTHONPATH=str(BENCH))
+    command = [str(checkout / ".venv/bin/python"), "-m", "pytest", "-q"]
+    command += ["-p", "no:cacheprovider", "-p", plugin]
+    if settings is not None:
+        env["PYTHONPATH"] += os.pathsep + str(settings)
+        command += ["--ds", "same_settings"]
+    return command, env
+
+
 def durations(
     checkout: Path, tests: list[str], log: Path | None = None, settings: Path | None = None
 ) -> str:
@@ -72,27 +96,9 @@ def durations(
     again).
     `settings`: a directory holding `same_settings.py`, run instead of the checkout's own
     test settings (`--same-settings`)."""
-    env = dict(os.environ)
-    chosen: list[str] = ["-p", "test_cpu"]
-    env["PYTHONPATH"] = str(BENCH)
-    if settings is not None:
-        env["PYTHONPATH"] += os.pathsep + str(settings)
-        chosen += ["--ds", "same_settings"]
+    command, env = pytest_command(checkout, plugin="test_cpu", settings=settings)
     out = subprocess.run(
-        [
-            str(checkout / ".venv/bin/python"),
-            "-m",
-            "pytest",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            "-m",
-            "not browser",
-            "--durations=0",
-            "--durations-min=0.01",
-            *chosen,
-            *tests,
-        ],
+        [*command, "-m", "not browser", "--durations=0", "--durations-min=0.01", *tests],
         cwd=checkout,
         env=env,
         capture_output=True,
@@ -162,11 +168,8 @@ def main() -> None:
     args.logs.mkdir(parents=True, exist_ok=True)
     settings = None
     if args.same_settings:
-        settings = Path(tempfile.mkdtemp(prefix="same-settings-"))
-        (settings / "same_settings.py").write_text(
-            "from config.test_settings import *  # noqa: F403\n"
-            + args.same_settings.replace("; ", "\n")
-            + "\n"
+        settings = same_settings_write(
+            args.same_settings, Path(tempfile.mkdtemp(prefix="same-settings-"))
         )
 
     def run(checkout: Path, tests: list[str], name: str) -> dict[str, float]:

@@ -15,7 +15,6 @@ Results: bench/results/<date>-<host>-test-instructions.md.
 """
 
 import argparse
-import os
 import re
 import subprocess
 import sys
@@ -24,6 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from machine import load_note, results_write
+from test_durations import pytest_command, same_settings_write
 
 BENCH = Path(__file__).resolve().parent
 # Run first and not counted: it creates the test database (in both checkouts).
@@ -34,24 +34,15 @@ DUMP = re.compile(r"DUMP (\d+) (.+)$")
 def counted(checkout: Path, tests: list[str], settings: Path | None, work: Path) -> dict:
     """Each test's instructions (callgrind's totals of its dump) in `checkout`."""
     out_file = work / f"callgrind-{checkout.name}.out"
-    env = dict(os.environ, PYTHONHASHSEED="0", PYTHONPATH=str(BENCH))
-    chosen = ["-p", "test_callgrind"]
-    if settings is not None:
-        env["PYTHONPATH"] += os.pathsep + str(settings)
-        chosen += ["--ds", "same_settings"]
+    command, env = pytest_command(checkout, plugin="test_callgrind", settings=settings)
+    env["PYTHONHASHSEED"] = "0"
     run = subprocess.run(
         [
             "valgrind",
             "--tool=callgrind",
             "--instr-atstart=no",
             f"--callgrind-out-file={out_file}",
-            str(checkout / ".venv/bin/python"),
-            "-m",
-            "pytest",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            *chosen,
+            *command,
             WARM_UP,
             *tests,
         ],
@@ -84,13 +75,7 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="test-instructions-"))
     settings = None
     if args.same_settings:
-        settings = work / "settings"
-        settings.mkdir()
-        (settings / "same_settings.py").write_text(
-            "from config.test_settings import *  # noqa: F403\n"
-            + args.same_settings.replace("; ", "\n")
-            + "\n"
-        )
+        settings = same_settings_write(args.same_settings, work / "settings")
     old = counted(args.old, args.tests, settings, work)
     new = counted(args.new, args.tests, settings, work)
     lines = [
