@@ -338,12 +338,16 @@ class Handler(BaseHTTPRequestHandler):
         faults = standin.faults
         with standin.lock:
             standin.counters["received"] += 1
-            hang_now = faults.hang_next > 0 or (
+            # One request takes one of the certain time-outs, the first asked for first.
+            hang_now, late_now = faults.hang_next > 0, False
+            if hang_now:
+                faults.hang_next -= 1
+            elif faults.late_next > 0:
+                faults.late_next -= 1
+                late_now = True
+            hang_now = hang_now or (
                 faults.hang_rate > 0 and standin.random.random() < faults.hang_rate
             )
-            faults.hang_next = max(0, faults.hang_next - 1)
-            late_now = not hang_now and faults.late_next > 0
-            faults.late_next -= int(late_now)
             late_now = late_now or (
                 faults.late_rate > 0 and standin.random.random() < faults.late_rate
             )

@@ -197,11 +197,11 @@ def test_list_rows_show_the_related_names_an_import_changed(academy_world):
 
 
 def test_a_mark_changed_in_another_academy_leaves_the_names_cached(academy_world):
-    """Issue 16: the lists' names, the academy's known values and the linked choices as
-    answered are kept under the labels version. A unit edit in Strasbourg bumps the exam's
-    marks version, not its labels: Nancy-Metz's next list page and linked choices read no
-    department, school, grader, subject nor batch again (before, every mark changed in any
-    academy sent every academy back to those tables)."""
+    """R-MASS-5, R-UNIT-3 (issue 16): the lists' names, the academy's known values and the
+    linked choices as answered are kept under the labels version. A unit edit in
+    Strasbourg bumps the exam's marks version, not its labels: Nancy-Metz's next list page
+    and linked choices read no department, school, grader, subject nor batch again
+    (before, every mark changed in any academy sent every academy back to those tables)."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
